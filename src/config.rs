@@ -1,0 +1,103 @@
+//! Roles, the caller's clock, and the limits and timers of a connection.
+
+use core::time::Duration;
+
+/// Which end of the connection this is. Clients mask what they send; servers
+/// must not, and each side requires the opposite of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The side that opened the connection.
+    Client,
+    /// The side that accepted it.
+    Server,
+}
+
+/// A point on the caller's monotonic clock, in milliseconds from any origin
+/// the caller likes (boot, process start, a test's zero).
+///
+/// The connection never reads a clock itself: the caller passes `now` in, and
+/// learns from [`Connection::poll_timeout`](crate::Connection::poll_timeout)
+/// when to call again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant(pub u64);
+
+impl Instant {
+    /// Milliseconds since the caller's origin.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// This instant plus `d`, saturating at the end of time.
+    pub fn saturating_add(self, d: Duration) -> Instant {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_add(ms))
+    }
+
+    /// How long after `earlier` this is (zero if it is not after it).
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// Keepalive: send a Ping every `interval`, and fail the connection when no
+/// Pong comes back within `timeout` of a Ping. These are websocket-client's
+/// `ping_interval` and `ping_timeout`, and Python websockets' `ping_interval`
+/// and `ping_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Time between keepalive Pings.
+    pub interval: Duration,
+    /// How long to wait for the Pong before giving up on the peer.
+    pub timeout: Duration,
+}
+
+/// Limits and behaviour of a [`Connection`](crate::Connection).
+///
+/// Every limit protects the memory and time a peer can make this side spend.
+/// Change a few fields and keep the rest:
+///
+/// ```
+/// use core::time::Duration;
+/// use wscore::{Config, Keepalive};
+/// let config = Config {
+///     max_message_size: 1 << 20,
+///     keepalive: Some(Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(10) }),
+///     ..Config::default()
+/// };
+/// assert_eq!(config.max_frame_payload, 16 << 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The largest frame payload accepted. A header announcing more fails the
+    /// connection with 1009 before any of the payload is read. Default 16 MiB.
+    pub max_frame_payload: u64,
+    /// The largest message accepted, all fragments together. A frame that
+    /// would take a message past it fails the connection with 1009 as soon as
+    /// its header arrives. Default 64 MiB.
+    pub max_message_size: u64,
+    /// Answer each Ping with a Pong automatically. Default `true`.
+    pub auto_pong: bool,
+    /// Keepalive Pings and their timeout. Default `None` (off).
+    pub keepalive: Option<Keepalive>,
+    /// How long to wait for the peer's Close after sending ours (and, for a
+    /// client, for the server to close the transport after the closing
+    /// handshake). Default 5 s.
+    pub close_timeout: Duration,
+}
+
+impl Config {
+    /// The defaults, usable in `const` contexts.
+    pub const DEFAULT: Config = Config {
+        max_frame_payload: 16 << 20,
+        max_message_size: 64 << 20,
+        auto_pong: true,
+        keepalive: None,
+        close_timeout: Duration::from_secs(5),
+    };
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::DEFAULT
+    }
+}

@@ -1,0 +1,211 @@
+//! The connection state machine: one per WebSocket, for either role.
+//!
+//! [`Connection`] consumes bytes and time and produces events and bytes. It
+//! never performs I/O, reads a clock or allocates:
+//!
+//! * input: [`read`](Connection::read) decodes frames in place in the
+//!   caller's buffer and returns at most one [`Event`] per call;
+//!   [`read_eof`](Connection::read_eof) reports the end of the transport;
+//! * output: [`encode`](Connection::encode) writes the frames the application
+//!   sends; [`poll_transmit`](Connection::poll_transmit) writes the frames the
+//!   protocol itself sends (Pong replies, the Close reply or the Close after a
+//!   failure, keepalive Pings);
+//! * time: [`poll_timeout`](Connection::poll_timeout) says when to call
+//!   [`handle_timeout`](Connection::handle_timeout) next.
+//!
+//! # Lifecycle
+//!
+//! [`State::Open`] until a Close frame is sent or received.
+//! [`State::Closing`] after this side sent its Close: incoming data is
+//! discarded while it waits for the peer's Close, at most
+//! `Config::close_timeout`. [`State::Closed`] once the peer's Close arrived,
+//! or the connection failed, timed out or lost its transport. Then
+//! [`close_expected`](Connection::close_expected) says when the transport may
+//! be closed: at once for a server (RFC 6455 has the server close TCP first),
+//! after the server's end of file or `close_timeout` for a client.
+
+mod recv;
+mod send;
+mod timers;
+
+use crate::close::CloseCode;
+use crate::config::{Config, Role};
+use crate::event::DataKind;
+use crate::frame::MAX_CONTROL_PAYLOAD;
+use crate::rng::KeyStream;
+use crate::utf8::Utf8Validator;
+
+pub use recv::Decoded;
+pub use send::{EncodedHeader, Outgoing, PayloadMasker};
+
+/// Where a connection is in its life. See the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// This side sent a Close and waits for the peer's; incoming data is
+    /// discarded and nothing but the peer's Close is reported.
+    Closing,
+    /// No more frames either way (a queued Close reply may still need
+    /// flushing). The code is the peer's close code, [`CloseCode::NO_STATUS`]
+    /// when its Close carried none, the code this side sent when the peer
+    /// broke the protocol, or [`CloseCode::ABNORMAL`] when the transport
+    /// ended or a timer ran out without a closing handshake.
+    Closed(CloseCode),
+}
+
+/// A WebSocket connection's protocol state, for either role.
+///
+/// ```
+/// use wscore::{Config, Connection, Event, Instant, Outgoing, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// // A masked text frame "Hello" from a client (RFC 6455 section 5.7).
+/// let mut input = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+/// let decoded = server.read(&mut input, Instant(0))?;
+/// assert_eq!(decoded.consumed, 11);
+/// let Some(Event::Data { payload, fin: true, .. }) = decoded.event else { panic!() };
+/// assert_eq!(payload, b"Hello"); // unmasked in place, lent from `input`
+///
+/// let mut out = [0u8; 64];
+/// let n = server.encode(Outgoing::Text("Hello"), &mut out)?;
+/// assert_eq!(&out[..n], &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+/// # Ok::<(), wscore::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    /// `None` while open or closing; the outcome once closed.
+    closed: Option<CloseCode>,
+    /// This side's Close frame was sent or is queued.
+    close_sent: bool,
+    /// A client saw the end of the transport (or gave up waiting for it).
+    transport_ended: bool,
+    recv: recv::Receiver,
+    /// The kind of the fragmented message being sent, if one is open.
+    send_message: Option<DataKind>,
+    send_utf8: Utf8Validator,
+    outbox: send::Outbox,
+    timers: timers::Timers,
+    keys: KeyStream,
+}
+
+impl Connection {
+    /// An open connection (the opening handshake happened elsewhere). Client
+    /// mask keys are seeded from the operating system.
+    ///
+    /// # Panics
+    ///
+    /// For a client, if the OS random source fails (see [`KeyStream::from_os`]).
+    #[cfg(feature = "std")]
+    pub fn new(role: Role, config: Config) -> Self {
+        let keys = match role {
+            Role::Client => KeyStream::from_os(),
+            Role::Server => KeyStream::from_seed([0; 32]), // servers never mask
+        };
+        Connection::with_keys(role, config, keys)
+    }
+
+    /// An open connection whose client mask keys come from `seed`: 32 bytes
+    /// from a strong entropy source (a hardware RNG on embedded targets),
+    /// never reused. Servers do not mask and may pass any seed.
+    pub fn with_seed(role: Role, config: Config, seed: [u8; 32]) -> Self {
+        Connection::with_keys(role, config, KeyStream::from_seed(seed))
+    }
+
+    fn with_keys(role: Role, config: Config, keys: KeyStream) -> Self {
+        let mut connection = Connection {
+            role,
+            config,
+            closed: None,
+            close_sent: false,
+            transport_ended: false,
+            recv: recv::Receiver::default(),
+            send_message: None,
+            send_utf8: Utf8Validator::new(),
+            outbox: send::Outbox::default(),
+            timers: timers::Timers::default(),
+            keys,
+        };
+        connection.start_keepalive();
+        connection
+    }
+
+    /// This side's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits and timers in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        match (self.closed, self.close_sent) {
+            (Some(code), _) => State::Closed(code),
+            (None, true) => State::Closing,
+            (None, false) => State::Open,
+        }
+    }
+
+    /// Whether the transport may be closed now: the connection is closed and
+    /// its last frame flushed, and either this is the server (which closes
+    /// first), or the connection failed, or a client has seen the server
+    /// close the transport or waited `close_timeout` for it.
+    pub fn close_expected(&self) -> bool {
+        self.closed.is_some()
+            && !self.outbox.has_close()
+            && (self.role == Role::Server || self.transport_ended)
+    }
+
+    /// Enter the closed state with `code`.
+    fn finish(&mut self, code: CloseCode) {
+        self.closed = Some(code);
+        self.outbox.drop_keepalive_ping();
+        self.timers.stop_keepalive();
+    }
+
+    /// The peer broke the protocol: queue a Close with the mapped code (unless
+    /// ours was already sent), close, and hand back the error for the caller.
+    fn fail(&mut self, e: crate::ProtocolError) -> crate::Error {
+        self.fail_with(e.close_code(), e.close_reason());
+        crate::Error::Protocol(e)
+    }
+
+    /// Fail the connection (RFC 6455 section 7.1.7): drop what was queued,
+    /// queue a Close with `code` unless ours was already sent, and close;
+    /// the transport is to be closed once that Close is flushed.
+    fn fail_with(&mut self, code: CloseCode, reason: &'static str) {
+        if !self.close_sent {
+            self.close_sent = true;
+            self.outbox.drop_all();
+            self.outbox.queue_close(Some(code), reason);
+        }
+        self.transport_ended = true;
+        self.finish(code);
+    }
+}
+
+/// Bytes for a control frame payload, held by the connection.
+#[derive(Clone, Copy)]
+struct ControlPayload {
+    len: u8,
+    bytes: [u8; MAX_CONTROL_PAYLOAD],
+}
+
+impl ControlPayload {
+    const EMPTY: ControlPayload = ControlPayload { len: 0, bytes: [0; MAX_CONTROL_PAYLOAD] };
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl core::fmt::Debug for ControlPayload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}

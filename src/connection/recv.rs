@@ -1,0 +1,329 @@
+//! The receiving half: frames in, events out, decoded in place.
+
+use super::{Connection, ControlPayload};
+use crate::close::{self, CloseCode, ClosePayloadError};
+use crate::config::{Instant, Role};
+use crate::error::{Error, ProtocolError};
+use crate::event::{DataKind, Event};
+use crate::frame::{FrameHeader, OpCode, Parsed};
+use crate::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+
+/// The result of one [`Connection::read`] call.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "`consumed` bytes must be dropped from the input before the next read"]
+pub struct Decoded<'c, 'b> {
+    /// How many bytes at the front of the input were used. Drop them and
+    /// keep the rest for the next call.
+    pub consumed: usize,
+    /// What happened, if anything. `None` means the input held no whole
+    /// event: read more bytes from the transport, append them to what was not
+    /// consumed, and call again.
+    pub event: Option<Event<'c, 'b>>,
+}
+
+/// Receive-side state.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Receiver {
+    /// The frame whose payload is being read, if its header has been parsed.
+    frame: Option<InFrame>,
+    /// The kind of the data message in progress, if one is open.
+    message: Option<DataKind>,
+    /// Bytes announced so far by the open message's frames.
+    message_len: u64,
+    utf8: Utf8Validator,
+    /// The payload of the control frame in progress (or last completed).
+    control: ControlPayload,
+}
+
+impl Default for ControlPayload {
+    fn default() -> Self {
+        ControlPayload::EMPTY
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFrame {
+    opcode: OpCode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    /// Payload bytes still to come.
+    remaining: u64,
+    /// Payload bytes already read, modulo 4: where the mask continues.
+    phase: usize,
+}
+
+/// What one `read` found, before it is turned into a borrowed event.
+enum Found {
+    Nothing,
+    Data { start: usize, len: usize, fin: bool, kind: DataKind },
+    Control(OpCode),
+}
+
+impl Connection {
+    /// Decode the frames at the front of `input`, unmasking payloads in
+    /// place, and return how many bytes were used and at most one event.
+    ///
+    /// Data payloads are lent straight out of `input` (zero copy); a frame
+    /// whose payload is only partly there yields the part that is, so the
+    /// input buffer never needs to hold a whole frame, only a whole header
+    /// (at most 14 bytes). Control payloads (at most 125 bytes) are gathered
+    /// inside the connection. Any split of the byte stream into calls gives
+    /// the same events, except that data may come in more, smaller pieces.
+    ///
+    /// `now` is the caller's clock; it starts the keepalive timer on first
+    /// use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] when the peer broke RFC 6455: the connection is
+    /// now closed and a Close frame with the matching code waits in
+    /// [`poll_transmit`](Self::poll_transmit). [`Error::Closed`] for input
+    /// after the connection closed.
+    ///
+    /// ```
+    /// use wscore::{Config, Connection, Event, Instant, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// // "Hel" then "lo" as two unmasked fragments (RFC 6455 section 5.7).
+    /// let mut input = vec![0x01, 0x03, b'H', b'e', b'l', 0x80, 0x02, b'l', b'o'];
+    /// let mut text = Vec::new();
+    /// loop {
+    ///     let d = client.read(&mut input, Instant(0))?;
+    ///     let Some(Event::Data { payload, fin, .. }) = d.event else { break };
+    ///     text.extend_from_slice(payload);
+    ///     input.drain(..d.consumed);
+    ///     if fin { break; }
+    /// }
+    /// assert_eq!(text, b"Hello");
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    pub fn read<'c, 'b>(
+        &'c mut self,
+        input: &'b mut [u8],
+        now: Instant,
+    ) -> Result<Decoded<'c, 'b>, Error> {
+        self.observe_time(now);
+        if self.closed.is_some() {
+            return Err(Error::Closed);
+        }
+        let mut pos = 0;
+        let found = loop {
+            let frame = match self.recv.frame {
+                Some(frame) => frame,
+                None => match FrameHeader::parse(&input[pos..]) {
+                    Ok(Parsed::Complete(header, len)) => {
+                        if let Err(e) = self.check_header(&header) {
+                            return Err(self.fail(e));
+                        }
+                        pos += len;
+                        self.start_frame(&header)
+                    }
+                    Ok(Parsed::Incomplete { .. }) => break Found::Nothing,
+                    Err(e) => return Err(self.fail(e)),
+                },
+            };
+            let available = input.len() - pos;
+            let len = usize::try_from(frame.remaining).map_or(available, |r| r.min(available));
+            let piece = &mut input[pos..pos + len];
+            pos += len;
+            let done = self.advance_frame(frame, piece);
+            if frame.opcode.is_control() {
+                if !done {
+                    break Found::Nothing;
+                }
+                match self.finish_control(frame.opcode) {
+                    Ok(true) => break Found::Control(frame.opcode),
+                    Ok(false) => continue, // dropped while closing
+                    Err(e) => return Err(self.fail(e)),
+                }
+            }
+            if len == 0 && !done {
+                break Found::Nothing; // the payload has not started arriving
+            }
+            let fin = done && frame.fin;
+            let kind = self.recv.message.unwrap_or(DataKind::Binary);
+            if fin {
+                self.recv.message = None;
+            }
+            if self.close_sent {
+                continue; // after our Close, data is discarded (RFC 6455 section 1.4)
+            }
+            if kind == DataKind::Text {
+                if let Err(e) = self.check_text(&input[pos - len..pos], fin) {
+                    return Err(self.fail(e));
+                }
+            }
+            if len > 0 || fin {
+                break Found::Data { start: pos - len, len, fin, kind };
+            }
+        };
+        let input: &'b [u8] = input;
+        let event = match found {
+            Found::Nothing => None,
+            Found::Data { start, len, fin, kind } => {
+                Some(Event::Data { kind, payload: &input[start..start + len], fin })
+            }
+            Found::Control(opcode) => Some(self.control_event(opcode)),
+        };
+        Ok(Decoded { consumed: pos, event })
+    }
+
+    /// The transport reached end of file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedEof`] when it ended before the closing handshake
+    /// (abnormal closure): the state becomes `Closed(1006)`.
+    pub fn read_eof(&mut self) -> Result<(), Error> {
+        self.transport_ended = true;
+        if self.closed.is_some() {
+            return Ok(());
+        }
+        self.outbox.drop_all();
+        self.close_sent = true;
+        self.finish(CloseCode::ABNORMAL);
+        Err(Error::UnexpectedEof)
+    }
+
+    /// The rules for a header that depend on the connection: masking by
+    /// role, RSV bits, fragment order and size limits.
+    fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let message_len = match header.opcode {
+            OpCode::Continuation if self.recv.message.is_none() => {
+                return Err(ProtocolError::UnexpectedContinuation)
+            }
+            OpCode::Text | OpCode::Binary if self.recv.message.is_some() => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
+            OpCode::Continuation => self.recv.message_len.saturating_add(header.payload_len),
+            OpCode::Text | OpCode::Binary => header.payload_len,
+            OpCode::Close | OpCode::Ping | OpCode::Pong => return Ok(()),
+        };
+        let max = self.config.max_frame_payload;
+        if header.payload_len > max {
+            return Err(ProtocolError::FrameTooLarge { len: header.payload_len, max });
+        }
+        if message_len > self.config.max_message_size {
+            return Err(ProtocolError::MessageTooLarge { max: self.config.max_message_size });
+        }
+        Ok(())
+    }
+
+    fn start_frame(&mut self, header: &FrameHeader) -> InFrame {
+        let recv = &mut self.recv;
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                let kind =
+                    if header.opcode == OpCode::Text { DataKind::Text } else { DataKind::Binary };
+                recv.message = Some(kind);
+                recv.message_len = header.payload_len;
+            }
+            OpCode::Continuation => recv.message_len += header.payload_len,
+            OpCode::Close | OpCode::Ping | OpCode::Pong => recv.control.len = 0,
+        }
+        InFrame {
+            opcode: header.opcode,
+            fin: header.fin,
+            mask: header.mask,
+            remaining: header.payload_len,
+            phase: 0,
+        }
+    }
+
+    /// Unmask the next `piece` of the current frame's payload (gathering it
+    /// for control frames). Returns whether the frame's payload is complete.
+    fn advance_frame(&mut self, mut frame: InFrame, piece: &mut [u8]) -> bool {
+        let piece = if frame.opcode.is_control() {
+            let control = &mut self.recv.control;
+            let start = usize::from(control.len);
+            // `check_header` and `FrameHeader::parse` keep this within 125 bytes.
+            let slot = &mut control.bytes[start..start + piece.len()];
+            slot.copy_from_slice(piece);
+            control.len += piece.len() as u8;
+            slot
+        } else {
+            piece
+        };
+        if let Some(key) = frame.mask {
+            frame.phase = apply_mask(piece, key, frame.phase);
+        }
+        frame.remaining -= piece.len() as u64;
+        let done = frame.remaining == 0;
+        self.recv.frame = if done { None } else { Some(frame) };
+        done
+    }
+
+    fn check_text(&mut self, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
+        let utf8 = &mut self.recv.utf8;
+        utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8)?;
+        if fin {
+            utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(())
+    }
+
+    /// Act on a complete control frame. Returns whether it is reported.
+    fn finish_control(&mut self, opcode: OpCode) -> Result<bool, ProtocolError> {
+        match opcode {
+            OpCode::Close => {
+                let code = match close::parse_payload(self.recv.control.as_slice()) {
+                    Ok(body) => body.map(|b| b.code),
+                    Err(ClosePayloadError::OneByte) => {
+                        return Err(ProtocolError::ClosePayloadTooShort)
+                    }
+                    Err(ClosePayloadError::InvalidCode(code)) => {
+                        return Err(ProtocolError::InvalidCloseCode(code))
+                    }
+                    Err(ClosePayloadError::InvalidReason(_)) => {
+                        return Err(ProtocolError::InvalidCloseReason)
+                    }
+                };
+                self.close_received(code);
+                Ok(true)
+            }
+            _ if self.close_sent => Ok(false),
+            OpCode::Ping => {
+                if self.config.auto_pong {
+                    self.outbox.queue_pong(self.recv.control);
+                }
+                Ok(true)
+            }
+            // Pong: data opcodes never reach this function.
+            _ => {
+                self.timers.pong_received(self.recv.control.as_slice());
+                Ok(true)
+            }
+        }
+    }
+
+    /// The peer's Close arrived: answer it (echoing its code) unless ours
+    /// was already sent, and close.
+    fn close_received(&mut self, code: Option<CloseCode>) {
+        if !self.close_sent {
+            self.close_sent = true;
+            self.outbox.queue_close(code, "");
+        }
+        self.finish(code.unwrap_or(CloseCode::NO_STATUS));
+        if self.role == Role::Client {
+            self.timers.await_transport_end(self.config.close_timeout);
+        }
+    }
+
+    fn control_event(&self, opcode: OpCode) -> Event<'_, 'static> {
+        let payload = self.recv.control.as_slice();
+        match opcode {
+            OpCode::Ping => Event::Ping(payload),
+            OpCode::Pong => Event::Pong(payload),
+            // Validated by `finish_control` before the event is built.
+            _ => Event::Close(close::parse_payload(payload).ok().flatten()),
+        }
+    }
+}

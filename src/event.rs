@@ -1,0 +1,44 @@
+//! What a [`Connection`](crate::Connection) hands back from its input.
+
+use crate::close::CloseFrame;
+
+/// Which kind of data message: text (UTF-8) or binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataKind {
+    /// UTF-8 text. Every piece handed out has been validated up to its end
+    /// (a piece may stop inside a code point that the next piece finishes).
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+/// One thing that happened on the connection.
+///
+/// `'b` borrows the caller's input buffer (data payloads, decoded in place);
+/// `'c` borrows the connection (control payloads, which it buffers whole).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'c, 'b> {
+    /// A piece of a data message, unmasked in place in the caller's buffer.
+    ///
+    /// A message arrives as one or more pieces; `fin` marks the last. Pieces
+    /// follow the bytes as they come in, not frame boundaries: one frame may
+    /// give several pieces when its payload arrives over several reads, and
+    /// an empty message gives one empty piece with `fin` set.
+    Data {
+        /// Text or binary (the kind of the message's first frame).
+        kind: DataKind,
+        /// The bytes, unmasked, valid UTF-8 so far for text.
+        payload: &'b [u8],
+        /// Whether this piece ends the message.
+        fin: bool,
+    },
+    /// The peer sent a Ping. With `Config::auto_pong` (the default) the Pong
+    /// is already queued for [`poll_transmit`](crate::Connection::poll_transmit).
+    Ping(&'c [u8]),
+    /// The peer sent a Pong (an answer to our Ping, or unsolicited).
+    Pong(&'c [u8]),
+    /// The peer sent a Close frame (`None` when it carried no status code).
+    /// The reply is queued for [`poll_transmit`](crate::Connection::poll_transmit)
+    /// unless this side had already sent its own Close.
+    Close(Option<CloseFrame<'c>>),
+}
