@@ -40,7 +40,8 @@ impl Instant {
 }
 
 /// Keepalive: send a Ping every `interval`, and fail the connection when no
-/// Pong comes back within `timeout` of a Ping. These are websocket-client's
+/// Pong comes back within `timeout` of a Ping. Both are kept to the
+/// millisecond, up to about 49 days. These are websocket-client's
 /// `ping_interval` and `ping_timeout`, and Python websockets' `ping_interval`
 /// and `ping_timeout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +82,7 @@ pub struct Config {
     pub keepalive: Option<Keepalive>,
     /// How long to wait for the peer's Close after sending ours (and, for a
     /// client, for the server to close the transport after the closing
-    /// handshake). Default 5 s.
+    /// handshake). Default 5 s. Kept to the millisecond, up to about 49 days.
     pub close_timeout: Duration,
 }
 
@@ -99,5 +100,56 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Config::DEFAULT
+    }
+}
+
+/// [`Config`] as a connection keeps it: durations in milliseconds (at most
+/// `u32::MAX`, about 49 days), to keep the connection small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) max_frame_payload: u64,
+    pub(crate) max_message_size: u64,
+    /// Keepalive interval and timeout in milliseconds; interval 0 is off.
+    pub(crate) keepalive_interval: u32,
+    pub(crate) keepalive_timeout: u32,
+    pub(crate) close_timeout: u32,
+    pub(crate) auto_pong: bool,
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+impl From<Config> for Limits {
+    fn from(c: Config) -> Self {
+        let (interval, timeout) = match c.keepalive {
+            // An interval of zero would ping on every call: take it as 1 ms.
+            Some(k) => (millis(k.interval).max(1), millis(k.timeout)),
+            None => (0, 0),
+        };
+        Limits {
+            max_frame_payload: c.max_frame_payload,
+            max_message_size: c.max_message_size,
+            keepalive_interval: interval,
+            keepalive_timeout: timeout,
+            close_timeout: millis(c.close_timeout),
+            auto_pong: c.auto_pong,
+        }
+    }
+}
+
+impl From<Limits> for Config {
+    fn from(l: Limits) -> Self {
+        let ms = |v: u32| Duration::from_millis(u64::from(v));
+        Config {
+            max_frame_payload: l.max_frame_payload,
+            max_message_size: l.max_message_size,
+            auto_pong: l.auto_pong,
+            keepalive: (l.keepalive_interval > 0).then(|| Keepalive {
+                interval: ms(l.keepalive_interval),
+                timeout: ms(l.keepalive_timeout),
+            }),
+            close_timeout: ms(l.close_timeout),
+        }
     }
 }

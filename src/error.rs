@@ -249,9 +249,18 @@ mod tests {
     #[test]
     fn close_codes_follow_the_rfc_mapping() {
         assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode(1007));
-        assert_eq!(ProtocolError::InvalidCloseReason.close_code(), CloseCode(1007));
-        assert_eq!(ProtocolError::MessageTooLarge { max: 1 }.close_code(), CloseCode(1009));
-        assert_eq!(ProtocolError::FrameTooLarge { len: 2, max: 1 }.close_code(), CloseCode(1009));
+        assert_eq!(
+            ProtocolError::InvalidCloseReason.close_code(),
+            CloseCode(1007)
+        );
+        assert_eq!(
+            ProtocolError::MessageTooLarge { max: 1 }.close_code(),
+            CloseCode(1009)
+        );
+        assert_eq!(
+            ProtocolError::FrameTooLarge { len: 2, max: 1 }.close_code(),
+            CloseCode(1009)
+        );
         assert_eq!(ProtocolError::MaskedFrame.close_code(), CloseCode(1002));
         assert_eq!(ProtocolError::ReservedBits(4).close_code(), CloseCode(1002));
     }
@@ -259,6 +268,9 @@ mod tests {
     #[test]
     fn messages_name_the_problem_and_code() {
         let msg = std::format!("{}", ProtocolError::FrameTooLarge { len: 20, max: 10 });
-        assert!(msg.contains("20") && msg.contains("max_frame_payload") && msg.contains("1009"), "{msg}");
+        assert!(
+            msg.contains("20") && msg.contains("max_frame_payload") && msg.contains("1009"),
+            "{msg}"
+        );
     }
 }

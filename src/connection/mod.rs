@@ -29,7 +29,7 @@ mod send;
 mod timers;
 
 use crate::close::CloseCode;
-use crate::config::{Config, Role};
+use crate::config::{Config, Limits, Role};
 use crate::event::DataKind;
 use crate::frame::MAX_CONTROL_PAYLOAD;
 use crate::rng::KeyStream;
@@ -75,7 +75,7 @@ pub enum State {
 #[derive(Debug, Clone)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    config: Limits,
     /// `None` while open or closing; the outcome once closed.
     closed: Option<CloseCode>,
     /// This side's Close frame was sent or is queued.
@@ -117,7 +117,7 @@ impl Connection {
     fn with_keys(role: Role, config: Config, keys: KeyStream) -> Self {
         let mut connection = Connection {
             role,
-            config,
+            config: config.into(),
             closed: None,
             close_sent: false,
             transport_ended: false,
@@ -137,9 +137,9 @@ impl Connection {
         self.role
     }
 
-    /// The limits and timers in force.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The limits and timers in force (durations to the millisecond).
+    pub fn config(&self) -> Config {
+        self.config.into()
     }
 
     /// Where the connection is in its life.
@@ -197,7 +197,10 @@ struct ControlPayload {
 }
 
 impl ControlPayload {
-    const EMPTY: ControlPayload = ControlPayload { len: 0, bytes: [0; MAX_CONTROL_PAYLOAD] };
+    const EMPTY: ControlPayload = ControlPayload {
+        len: 0,
+        bytes: [0; MAX_CONTROL_PAYLOAD],
+    };
 
     fn as_slice(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]

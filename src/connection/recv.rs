@@ -50,13 +50,18 @@ struct InFrame {
     /// Payload bytes still to come.
     remaining: u64,
     /// Payload bytes already read, modulo 4: where the mask continues.
-    phase: usize,
+    phase: u8,
 }
 
 /// What one `read` found, before it is turned into a borrowed event.
 enum Found {
     Nothing,
-    Data { start: usize, len: usize, fin: bool, kind: DataKind },
+    Data {
+        start: usize,
+        len: usize,
+        fin: bool,
+        kind: DataKind,
+    },
     Control(OpCode),
 }
 
@@ -78,8 +83,9 @@ impl Connection {
     ///
     /// [`Error::Protocol`] when the peer broke RFC 6455: the connection is
     /// now closed and a Close frame with the matching code waits in
-    /// [`poll_transmit`](Self::poll_transmit). [`Error::Closed`] for input
-    /// after the connection closed.
+    /// [`poll_transmit`](Self::poll_transmit). [`Error::Closed`] for bytes
+    /// that arrive after the connection closed (an empty `input` then simply
+    /// gives no event).
     ///
     /// ```
     /// use wscore::{Config, Connection, Event, Instant, Role};
@@ -89,9 +95,10 @@ impl Connection {
     /// let mut text = Vec::new();
     /// loop {
     ///     let d = client.read(&mut input, Instant(0))?;
+    ///     let consumed = d.consumed;
     ///     let Some(Event::Data { payload, fin, .. }) = d.event else { break };
     ///     text.extend_from_slice(payload);
-    ///     input.drain(..d.consumed);
+    ///     input.drain(..consumed);
     ///     if fin { break; }
     /// }
     /// assert_eq!(text, b"Hello");
@@ -104,7 +111,13 @@ impl Connection {
     ) -> Result<Decoded<'c, 'b>, Error> {
         self.observe_time(now);
         if self.closed.is_some() {
-            return Err(Error::Closed);
+            return match input.is_empty() {
+                true => Ok(Decoded {
+                    consumed: 0,
+                    event: None,
+                }),
+                false => Err(Error::Closed),
+            };
         }
         let mut pos = 0;
         let found = loop {
@@ -154,18 +167,33 @@ impl Connection {
                 }
             }
             if len > 0 || fin {
-                break Found::Data { start: pos - len, len, fin, kind };
+                break Found::Data {
+                    start: pos - len,
+                    len,
+                    fin,
+                    kind,
+                };
             }
         };
         let input: &'b [u8] = input;
         let event = match found {
             Found::Nothing => None,
-            Found::Data { start, len, fin, kind } => {
-                Some(Event::Data { kind, payload: &input[start..start + len], fin })
-            }
+            Found::Data {
+                start,
+                len,
+                fin,
+                kind,
+            } => Some(Event::Data {
+                kind,
+                payload: &input[start..start + len],
+                fin,
+            }),
             Found::Control(opcode) => Some(self.control_event(opcode)),
         };
-        Ok(Decoded { consumed: pos, event })
+        Ok(Decoded {
+            consumed: pos,
+            event,
+        })
     }
 
     /// The transport reached end of file.
@@ -209,10 +237,15 @@ impl Connection {
         };
         let max = self.config.max_frame_payload;
         if header.payload_len > max {
-            return Err(ProtocolError::FrameTooLarge { len: header.payload_len, max });
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.payload_len,
+                max,
+            });
         }
         if message_len > self.config.max_message_size {
-            return Err(ProtocolError::MessageTooLarge { max: self.config.max_message_size });
+            return Err(ProtocolError::MessageTooLarge {
+                max: self.config.max_message_size,
+            });
         }
         Ok(())
     }
@@ -221,8 +254,11 @@ impl Connection {
         let recv = &mut self.recv;
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
-                let kind =
-                    if header.opcode == OpCode::Text { DataKind::Text } else { DataKind::Binary };
+                let kind = if header.opcode == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
                 recv.message = Some(kind);
                 recv.message_len = header.payload_len;
             }
@@ -253,7 +289,7 @@ impl Connection {
             piece
         };
         if let Some(key) = frame.mask {
-            frame.phase = apply_mask(piece, key, frame.phase);
+            frame.phase = apply_mask(piece, key, usize::from(frame.phase)) as u8;
         }
         frame.remaining -= piece.len() as u64;
         let done = frame.remaining == 0;
@@ -313,7 +349,7 @@ impl Connection {
         }
         self.finish(code.unwrap_or(CloseCode::NO_STATUS));
         if self.role == Role::Client {
-            self.timers.await_transport_end(self.config.close_timeout);
+            self.timers.set_close_deadline(self.config.close_timeout);
         }
     }
 

@@ -77,7 +77,9 @@ impl PayloadMasker {
     ///
     /// [`BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
     pub fn copy_masked(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, BufferTooSmall> {
-        let dst = dst.get_mut(..src.len()).ok_or(BufferTooSmall { needed: src.len() })?;
+        let dst = dst
+            .get_mut(..src.len())
+            .ok_or(BufferTooSmall { needed: src.len() })?;
         match self.key {
             Some(key) => self.phase = copy_and_mask(dst, src, key, self.phase),
             None => dst.copy_from_slice(src),
@@ -180,7 +182,7 @@ impl Connection {
                 let n = self.write_frame(OpCode::Close, true, &payload[..len], out)?;
                 self.close_sent = true;
                 self.outbox.drop_all();
-                self.timers.await_close_reply(self.config.close_timeout);
+                self.timers.set_close_deadline(self.config.close_timeout);
                 self.timers.stop_keepalive();
                 Ok(n)
             }
@@ -206,14 +208,29 @@ impl Connection {
         self.check_can_send()?;
         let opcode = self.fragment_opcode(kind)?;
         let mask = self.next_mask();
-        let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: len };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: len,
+        };
         let mut bytes = [0; MAX_HEADER_LEN];
         let n = header.encode(&mut bytes)?;
         self.end_fragment(kind, fin);
         if kind == DataKind::Text && fin {
             self.send_utf8.reset();
         }
-        Ok((EncodedHeader { bytes, len: n as u8 }, PayloadMasker { key: mask, phase: 0 }))
+        Ok((
+            EncodedHeader {
+                bytes,
+                len: n as u8,
+            },
+            PayloadMasker {
+                key: mask,
+                phase: 0,
+            },
+        ))
     }
 
     /// Write the next frame the protocol itself wants sent: a Pong answering
@@ -238,14 +255,17 @@ impl Connection {
             return Ok(Some(n));
         }
         if let Some(close) = self.outbox.close {
-            let body = close.code.map(|code| CloseFrame { code, reason: close.reason });
+            let body = close.code.map(|code| CloseFrame {
+                code,
+                reason: close.reason,
+            });
             let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
             // Queued codes are the peer's (already validated) or our own.
             let len = close_payload(body, &mut payload).unwrap_or(0);
             let n = self.write_frame(OpCode::Close, true, &payload[..len], out)?;
             self.outbox.close = None;
             if self.closed.is_none() {
-                self.timers.await_close_reply(self.config.close_timeout);
+                self.timers.set_close_deadline(self.config.close_timeout);
             }
             return Ok(Some(n));
         }
@@ -262,11 +282,20 @@ impl Connection {
         }
     }
 
-    fn encode_message(&mut self, kind: DataKind, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    fn encode_message(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
         if self.send_message.is_some() {
             return Err(Error::MessageInProgress);
         }
-        let opcode = if kind == DataKind::Text { OpCode::Text } else { OpCode::Binary };
+        let opcode = if kind == DataKind::Text {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
         Ok(self.write_frame(opcode, true, payload, out)?)
     }
 
@@ -282,7 +311,12 @@ impl Connection {
 
     /// The outgoing text validator after `payload`, checked on a copy so a
     /// failed call changes nothing.
-    fn outgoing_utf8(&self, kind: DataKind, payload: &[u8], fin: bool) -> Result<Utf8Validator, Error> {
+    fn outgoing_utf8(
+        &self,
+        kind: DataKind,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<Utf8Validator, Error> {
         let mut utf8 = self.send_utf8;
         if kind == DataKind::Text {
             utf8.feed(payload).map_err(|_| Error::InvalidUtf8)?;
@@ -313,8 +347,13 @@ impl Connection {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, BufferTooSmall> {
-        let mut header =
-            FrameHeader { fin, rsv: 0, opcode, mask: None, payload_len: payload.len() as u64 };
+        let mut header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
         if self.role == Role::Client {
             header.mask = Some([0; 4]);
         }
@@ -344,13 +383,20 @@ fn check_control_len(len: usize) -> Result<(), Error> {
 }
 
 /// Lay out a Close payload (code, then reason) in `buf`; return its length.
-fn close_payload(body: Option<CloseFrame<'_>>, buf: &mut [u8; MAX_CONTROL_PAYLOAD]) -> Result<usize, Error> {
-    let Some(CloseFrame { code, reason }) = body else { return Ok(0) };
+fn close_payload(
+    body: Option<CloseFrame<'_>>,
+    buf: &mut [u8; MAX_CONTROL_PAYLOAD],
+) -> Result<usize, Error> {
+    let Some(CloseFrame { code, reason }) = body else {
+        return Ok(0);
+    };
     if !code.is_valid_on_wire() {
         return Err(Error::InvalidCloseCode(code.0));
     }
     if reason.len() > MAX_REASON_LEN {
-        return Err(Error::ControlPayloadTooLong { len: 2 + reason.len() });
+        return Err(Error::ControlPayloadTooLong {
+            len: 2 + reason.len(),
+        });
     }
     buf[..2].copy_from_slice(&code.0.to_be_bytes());
     buf[2..2 + reason.len()].copy_from_slice(reason.as_bytes());

@@ -1,66 +1,73 @@
 //! Time: keepalive Pings and their timeout, and the closing handshake's
 //! timeout, all on the caller's clock.
 
-use core::time::Duration;
-
 use super::Connection;
 use crate::close::CloseCode;
 use crate::config::Instant;
 use crate::error::Error;
 
-/// A deadline, possibly set before the connection has seen the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Deadline {
-    At(Instant),
-    /// Relative to the first `now` the connection will see.
-    After(Duration),
+/// A deadline that is not running.
+const NEVER: u64 = u64::MAX;
+
+/// Deadlines in milliseconds on the caller's clock, [`NEVER`] when off.
+/// Until the connection has seen the clock, a running deadline holds its
+/// delay, and the first reading turns it into a time.
+#[derive(Debug, Clone)]
+pub(super) struct Timers {
+    /// The latest `now` the caller passed in.
+    now: u64,
+    clock_seen: bool,
+    next_ping: u64,
+    /// When the outstanding keepalive Ping's Pong is due.
+    pong_deadline: u64,
+    /// When to give up on the peer's Close (or, for a client, on the
+    /// server's end of the transport).
+    close_deadline: u64,
+    /// Keepalive Pings sent; the latest one's payload is this number.
+    pings_sent: u32,
 }
 
-impl Deadline {
-    fn is_due(self, now: Instant) -> bool {
-        matches!(self, Deadline::At(at) if now >= at)
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            now: 0,
+            clock_seen: false,
+            next_ping: NEVER,
+            pong_deadline: NEVER,
+            close_deadline: NEVER,
+            pings_sent: 0,
+        }
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub(super) struct Timers {
-    /// The latest time the caller passed in, once it has passed one.
-    now: Option<Instant>,
-    /// When the next keepalive Ping is due; `None` when keepalive is off or over.
-    next_ping: Option<Deadline>,
-    /// The keepalive Ping awaiting its Pong: its payload and deadline.
-    awaiting_pong: Option<([u8; 4], Instant)>,
-    pings_sent: u32,
-    /// When to give up on the peer's Close (or, for a client, on the
-    /// server's end of the transport).
-    close_deadline: Option<Deadline>,
-}
-
 impl Timers {
+    /// `delay_ms` from now (or from the first reading of the clock).
+    fn after(&self, delay_ms: u32) -> u64 {
+        let base = if self.clock_seen { self.now } else { 0 };
+        base.saturating_add(u64::from(delay_ms)).min(NEVER - 1)
+    }
+
+    fn is_due(&self, deadline: u64) -> bool {
+        deadline != NEVER && self.clock_seen && self.now >= deadline
+    }
+
+    fn ping_payload(&self) -> [u8; 4] {
+        self.pings_sent.to_be_bytes()
+    }
+
     pub(super) fn pong_received(&mut self, payload: &[u8]) {
-        if matches!(self.awaiting_pong, Some((ping, _)) if ping[..] == *payload) {
-            self.awaiting_pong = None;
+        if self.pong_deadline != NEVER && payload == self.ping_payload() {
+            self.pong_deadline = NEVER;
         }
     }
 
     pub(super) fn stop_keepalive(&mut self) {
-        self.next_ping = None;
-        self.awaiting_pong = None;
+        self.next_ping = NEVER;
+        self.pong_deadline = NEVER;
     }
 
-    pub(super) fn await_close_reply(&mut self, timeout: Duration) {
-        self.close_deadline = Some(self.after(timeout));
-    }
-
-    pub(super) fn await_transport_end(&mut self, timeout: Duration) {
-        self.close_deadline = Some(self.after(timeout));
-    }
-
-    fn after(&self, d: Duration) -> Deadline {
-        match self.now {
-            Some(now) => Deadline::At(now.saturating_add(d)),
-            None => Deadline::After(d),
-        }
+    pub(super) fn set_close_deadline(&mut self, timeout_ms: u32) {
+        self.close_deadline = self.after(timeout_ms);
     }
 }
 
@@ -76,19 +83,13 @@ impl Connection {
         if self.close_expected() {
             return None;
         }
-        let deadlines = [
-            self.timers.next_ping,
-            self.timers.awaiting_pong.map(|(_, at)| Deadline::At(at)),
-            self.timers.close_deadline,
-        ];
-        deadlines
-            .into_iter()
-            .flatten()
-            .map(|d| match d {
-                Deadline::At(at) => at,
-                Deadline::After(_) => Instant(0),
-            })
-            .min()
+        let t = &self.timers;
+        let earliest = t.next_ping.min(t.pong_deadline).min(t.close_deadline);
+        match (earliest, t.clock_seen) {
+            (NEVER, _) => None,
+            (at, true) => Some(Instant(at)),
+            (_, false) => Some(Instant(0)),
+        }
     }
 
     /// Advance the timers to `now`: queue a keepalive Ping when one is due,
@@ -103,50 +104,52 @@ impl Connection {
     /// never answered this side's Close: the connection is closed (1006).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.observe_time(now);
-        if self.timers.close_deadline.is_some_and(|d| d.is_due(now)) {
-            self.timers.close_deadline = None;
+        if self.timers.is_due(self.timers.close_deadline) {
+            self.timers.close_deadline = NEVER;
             self.transport_ended = true;
             if self.closed.is_none() {
                 self.finish(CloseCode::ABNORMAL);
                 return Err(Error::CloseTimeout);
             }
         }
-        let Some(keepalive) = self.config.keepalive else { return Ok(()) };
-        if self.timers.awaiting_pong.is_some_and(|(_, at)| now >= at) {
+        if self.timers.is_due(self.timers.pong_deadline) {
             self.fail_with(CloseCode::INTERNAL_ERROR, "keepalive timeout");
             return Err(Error::KeepaliveTimeout);
         }
-        if self.timers.next_ping.is_some_and(|d| d.is_due(now)) {
-            self.timers.next_ping = Some(Deadline::At(now.saturating_add(keepalive.interval)));
-            if self.timers.awaiting_pong.is_none() {
+        if self.timers.is_due(self.timers.next_ping) {
+            self.timers.next_ping = self.timers.after(self.config.keepalive_interval);
+            if self.timers.pong_deadline == NEVER {
                 self.timers.pings_sent = self.timers.pings_sent.wrapping_add(1);
-                let payload = self.timers.pings_sent.to_be_bytes();
-                self.outbox.queue_keepalive_ping(payload);
-                self.timers.awaiting_pong = Some((payload, now.saturating_add(keepalive.timeout)));
+                self.outbox.queue_keepalive_ping(self.timers.ping_payload());
+                self.timers.pong_deadline = self.timers.after(self.config.keepalive_timeout);
             }
         }
         Ok(())
     }
 
-    /// Record the caller's clock; the first time, start the timers that were
-    /// waiting for it.
+    /// Record the caller's clock; the first reading starts the deadlines
+    /// that were waiting for it.
     pub(super) fn observe_time(&mut self, now: Instant) {
-        let first = self.timers.now.is_none();
-        self.timers.now = Some(now);
-        if first {
-            let start = |d: Option<Deadline>| match d {
-                Some(Deadline::After(after)) => Some(Deadline::At(now.saturating_add(after))),
-                other => other,
-            };
-            self.timers.next_ping = start(self.timers.next_ping);
-            self.timers.close_deadline = start(self.timers.close_deadline);
+        let t = &mut self.timers;
+        if !t.clock_seen {
+            t.clock_seen = true;
+            for deadline in [
+                &mut t.next_ping,
+                &mut t.pong_deadline,
+                &mut t.close_deadline,
+            ] {
+                if *deadline != NEVER {
+                    *deadline = now.0.saturating_add(*deadline).min(NEVER - 1);
+                }
+            }
         }
+        t.now = now.0;
     }
 
     /// Arm keepalive at creation, if configured.
     pub(super) fn start_keepalive(&mut self) {
-        if let Some(keepalive) = self.config.keepalive {
-            self.timers.next_ping = Some(self.timers.after(keepalive.interval));
+        if self.config.keepalive_interval > 0 {
+            self.timers.next_ping = self.timers.after(self.config.keepalive_interval);
         }
     }
 }
