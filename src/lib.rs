@@ -1,4 +1,79 @@
-//! wscore: a Sans-IO WebSocket protocol core (crate docs written with the core).
+//! A Sans-IO WebSocket (RFC 6455) protocol core: `no_std`, zero-copy, and no
+//! allocation on the hot path. It never touches a socket, a clock or the
+//! heap; you hand it bytes and the time, it hands back events and bytes.
+//!
+//! ```
+//! use wscore::{Config, Connection, Event, Instant, Outgoing, Role};
+//!
+//! let mut conn = Connection::new(Role::Server, Config::default()); // handshake done
+//! let mut input = vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+//! let mut out = [0u8; 1024];
+//! let mut to_send = Vec::new();
+//! loop {
+//!     let decoded = conn.read(&mut input, Instant(0))?; // unmasks in place
+//!     let consumed = decoded.consumed;
+//!     match decoded.event {
+//!         Some(Event::Data { payload, fin: true, .. }) => {
+//!             let text = std::str::from_utf8(payload).unwrap(); // validated already
+//!             let n = conn.encode(Outgoing::Text(text), &mut out)?; // echo it
+//!             to_send.extend_from_slice(&out[..n]);
+//!         }
+//!         Some(_) => {}      // pieces of larger messages, Ping, Pong, Close
+//!         None => break,     // need more bytes from the transport
+//!     }
+//!     input.drain(..consumed);
+//! }
+//! while let Some(n) = conn.poll_transmit(&mut out)? { // Pongs, Close replies
+//!     to_send.extend_from_slice(&out[..n]);
+//! }
+//! assert_eq!(to_send, b"\x81\x05Hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layers
+//!
+//! | module | job |
+//! |---|---|
+//! | [`frame`] | frame header parse and encode, stateless |
+//! | [`mask`] | the masking kernel, in place and fused with a copy |
+//! | [`utf8`] | incremental UTF-8 validation, failing at the first bad byte |
+//! | [`close`] | close codes and the Close payload |
+//! | [`handshake`] | the opening handshake, usable alone (for hyper or h2 users) |
+//! | [`Connection`] | the state machine: fragments, control frames, closing, timers |
+//! | [`message`] | whole messages from pieces (feature `alloc`) |
+//! | [`rng`] | mask keys from a per-connection ChaCha stream |
+//!
+//! # Driving a connection
+//!
+//! * **Input**: append bytes from the transport to a buffer and call
+//!   [`Connection::read`] until it returns no event; drop the `consumed`
+//!   bytes each time. At end of file call [`Connection::read_eof`].
+//! * **Output**: [`Connection::encode`] writes what the application sends;
+//!   after every `read`, `handle_timeout` and `read_eof`, drain
+//!   [`Connection::poll_transmit`] (Pongs, the Close reply, keepalive Pings).
+//! * **Time**: sleep or wait for input at most until
+//!   [`Connection::poll_timeout`], then call [`Connection::handle_timeout`].
+//! * **Closing**: once [`Connection::close_expected`] is true, close the
+//!   transport.
+//!
+//! Peer errors do not panic or abort: they fail the connection with the
+//! close code RFC 6455 assigns (1002, 1007, 1009), queue that Close, and
+//! come back as [`Error::Protocol`].
+//!
+//! # Features
+//!
+//! * `std` (default): [`Connection::new`] seeds client mask keys from the OS
+//!   (`getrandom`). Implies `alloc`.
+//! * `alloc`: [`message::MessageAssembler`] for whole messages.
+//! * Without either, the crate is `no_std` with no allocator: seed client
+//!   keys with [`Connection::with_seed`] from a hardware RNG.
+//!
+//! # Limits
+//!
+//! Every limit is a [`Config`] field: frame payload (16 MiB), message size
+//! (64 MiB), control payloads (125 bytes, fixed by the RFC), the closing
+//! handshake (5 s). A [`Connection`] holds all its state inline, under 512
+//! bytes, whatever the peer sends.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,6 +91,8 @@ mod event;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+#[cfg(feature = "alloc")]
+pub mod message;
 pub mod rng;
 pub mod utf8;
 
@@ -24,3 +101,8 @@ pub use config::{Config, Instant, Keepalive, Role};
 pub use connection::{Connection, Decoded, EncodedHeader, Outgoing, PayloadMasker, State};
 pub use error::{BufferTooSmall, Error, ProtocolError};
 pub use event::{DataKind, Event};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

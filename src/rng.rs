@@ -158,6 +158,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn os_seeded_streams_differ() {
         let (mut a, mut b) = (KeyStream::from_os(), KeyStream::from_os());
         let (mut x, mut y) = ([0u8; 32], [0u8; 32]);

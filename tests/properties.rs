@@ -148,8 +148,8 @@ fn pair_for(sender: Role) -> (Connection, Connection) {
         Role::Client
     };
     (
-        Connection::new(sender, Config::default()),
-        Connection::new(receiver, Config::default()),
+        connection(sender, Config::default()),
+        connection(receiver, Config::default()),
     )
 }
 
@@ -194,7 +194,7 @@ proptest! {
     ) {
         let role = if server { Role::Server } else { Role::Client };
         let config = Config { max_frame_payload: 256, max_message_size: 512, ..Config::default() };
-        let mut conn = Connection::new(role, config);
+        let mut conn = connection(role, config);
         let evs = events_chunked(&mut conn, &bytes, &sizes);
         if let Some(Ev::Err(Error::Protocol(e))) = evs.last() {
             prop_assert_eq!(conn.state(), wscore::State::Closed(e.close_code()));
@@ -217,9 +217,9 @@ proptest! {
             wire.extend(raw_frame(first, &vec![b'a'; len], masked.then_some(KEY)));
         }
         let role = if server { Role::Server } else { Role::Client };
-        let mut conn = Connection::new(role, Config::default());
+        let mut conn = connection(role, Config::default());
         let whole = events(&mut conn, &wire);
-        let mut again = Connection::new(role, Config::default());
+        let mut again = connection(role, Config::default());
         prop_assert_eq!(merged(events_chunked(&mut again, &wire, &[3, 1, 7])), merged(whole));
     }
 }

@@ -7,10 +7,10 @@ use support::*;
 use wscore::{CloseCode, Config, Connection, DataKind, Error, Instant, ProtocolError, Role, State};
 
 fn server() -> Connection {
-    Connection::new(Role::Server, Config::default())
+    connection(Role::Server, Config::default())
 }
 fn client() -> Connection {
-    Connection::new(Role::Client, Config::default())
+    connection(Role::Client, Config::default())
 }
 
 /// Feed `stream` to `conn`; assert it fails with `expected`, closes with the
@@ -113,7 +113,7 @@ fn frame_over_max_frame_payload_is_1009_from_the_header_alone() {
     // Only the header: 1001 bytes announced, none sent.
     let header = [0x82, 0xFE, 0x03, 0xE9, 1, 2, 3, 4];
     assert_fails(
-        Connection::new(Role::Server, config),
+        connection(Role::Server, config),
         &header,
         ProtocolError::FrameTooLarge {
             len: 1001,
@@ -122,7 +122,7 @@ fn frame_over_max_frame_payload_is_1009_from_the_header_alone() {
     );
     // Exactly the limit passes.
     let ok = from_client(0x82, &[0u8; 1000]);
-    let got = merged(events(&mut Connection::new(Role::Server, config), &ok));
+    let got = merged(events(&mut connection(Role::Server, config), &ok));
     assert_eq!(got, vec![Ev::binary(&[0u8; 1000])]);
 }
 
@@ -135,7 +135,7 @@ fn message_over_max_message_size_is_1009_at_the_frame_that_crosses_it() {
     let mut stream = from_client(0x01, b"12345");
     stream.extend(from_client(0x00, b"12345"));
     stream.extend(from_client(0x80, b"1")); // the 11th byte
-    let mut conn = Connection::new(Role::Server, config);
+    let mut conn = connection(Role::Server, config);
     let got = events(&mut conn, &stream);
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(
@@ -340,7 +340,7 @@ fn ping_is_answered_and_only_the_latest_of_several() {
 
 #[test]
 fn auto_pong_can_be_turned_off() {
-    let mut conn = Connection::new(
+    let mut conn = connection(
         Role::Server,
         Config {
             auto_pong: false,

@@ -11,10 +11,10 @@ const HELLO_MASKED: [u8; 11] = [
 ];
 
 fn client() -> Connection {
-    Connection::new(Role::Client, Config::default())
+    connection(Role::Client, Config::default())
 }
 fn server() -> Connection {
-    Connection::new(Role::Server, Config::default())
+    connection(Role::Server, Config::default())
 }
 
 #[test]

@@ -6,10 +6,10 @@ use support::*;
 use wscore::{CloseCode, CloseFrame, Config, Connection, DataKind, Error, Outgoing, Role, State};
 
 fn server() -> Connection {
-    Connection::new(Role::Server, Config::default())
+    connection(Role::Server, Config::default())
 }
 fn client() -> Connection {
-    Connection::new(Role::Client, Config::default())
+    connection(Role::Client, Config::default())
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn client_masks_every_frame_with_a_fresh_key() {
 #[test]
 fn header_only_encoding_for_large_payloads() {
     for role in [Role::Client, Role::Server] {
-        let mut conn = Connection::new(role, Config::default());
+        let mut conn = connection(role, Config::default());
         let payload: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
         let (header, mut masker) = conn
             .encode_header(DataKind::Binary, payload.len() as u64, true)

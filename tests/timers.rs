@@ -4,9 +4,7 @@
 mod support;
 use std::time::Duration;
 use support::*;
-use wscore::{
-    CloseCode, CloseFrame, Config, Connection, Error, Instant, Keepalive, Outgoing, Role, State,
-};
+use wscore::{CloseCode, CloseFrame, Config, Error, Instant, Keepalive, Outgoing, Role, State};
 
 fn keepalive(interval_ms: u64, timeout_ms: u64) -> Config {
     Config {
@@ -66,7 +64,7 @@ fn keepalive_detects_a_dead_peer_within_the_timeout() {
 
 #[test]
 fn a_stale_pong_does_not_satisfy_keepalive() {
-    let mut conn = Connection::new(Role::Client, keepalive(1_000, 500));
+    let mut conn = connection(Role::Client, keepalive(1_000, 500));
     conn.handle_timeout(Instant(0)).unwrap();
     conn.handle_timeout(Instant(1_000)).unwrap();
     assert!(!transmit(&mut conn).is_empty(), "keepalive ping queued");
@@ -79,9 +77,9 @@ fn a_stale_pong_does_not_satisfy_keepalive() {
 
 #[test]
 fn poll_timeout_asks_for_the_clock_before_it_has_seen_one() {
-    let conn = Connection::new(Role::Client, keepalive(1_000, 500));
+    let conn = connection(Role::Client, keepalive(1_000, 500));
     assert_eq!(conn.poll_timeout(), Some(Instant(0)));
-    let idle = Connection::new(Role::Client, Config::default());
+    let idle = connection(Role::Client, Config::default());
     assert_eq!(idle.poll_timeout(), None);
 }
 
@@ -126,7 +124,7 @@ fn clean_close_initiated_by_the_server() {
 
 #[test]
 fn close_times_out_when_the_peer_never_answers() {
-    let mut conn = Connection::new(
+    let mut conn = connection(
         Role::Server,
         Config {
             close_timeout: Duration::from_secs(2),
@@ -148,7 +146,7 @@ fn close_times_out_when_the_peer_never_answers() {
 
 #[test]
 fn close_deadline_set_before_the_clock_is_relative_to_its_first_reading() {
-    let mut conn = Connection::new(Role::Server, Config::default());
+    let mut conn = connection(Role::Server, Config::default());
     encode(&mut conn, Outgoing::Close(None)).unwrap();
     assert_eq!(conn.poll_timeout(), Some(Instant(0)));
     conn.handle_timeout(Instant(1_000_000)).unwrap();

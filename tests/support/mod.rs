@@ -7,6 +7,14 @@ use wscore::{
     mask, CloseCode, Config, Connection, DataKind, Error, Event, Instant, Outgoing, Role,
 };
 
+/// A connection whose client mask keys come from a per-test seed, so the
+/// tests run with and without the `std` feature.
+pub fn connection(role: Role, config: Config) -> Connection {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static NEXT: AtomicU8 = AtomicU8::new(1);
+    Connection::with_seed(role, config, [NEXT.fetch_add(1, Ordering::Relaxed); 32])
+}
+
 /// A frame's bytes, written by hand from the RFC layout.
 pub fn raw_frame(first_byte: u8, payload: &[u8], mask_key: Option<[u8; 4]>) -> Vec<u8> {
     let mut out = vec![first_byte];
@@ -192,12 +200,12 @@ pub fn transmit(conn: &mut Connection) -> Vec<u8> {
 /// The frames in `bytes` a client would read (unmasked server frames),
 /// decoded by a fresh client connection.
 pub fn server_frames(bytes: &[u8]) -> Vec<Ev> {
-    events(&mut Connection::new(Role::Client, Config::default()), bytes)
+    events(&mut connection(Role::Client, Config::default()), bytes)
 }
 
 /// The frames in `bytes` a server would read (masked client frames).
 pub fn client_frames(bytes: &[u8]) -> Vec<Ev> {
-    events(&mut Connection::new(Role::Server, Config::default()), bytes)
+    events(&mut connection(Role::Server, Config::default()), bytes)
 }
 
 /// Encode `frame` into a fresh Vec.
@@ -231,8 +239,8 @@ pub struct Pair {
 impl Pair {
     pub fn new(client: Config, server: Config) -> Self {
         Pair {
-            client: Connection::new(Role::Client, client),
-            server: Connection::new(Role::Server, server),
+            client: connection(Role::Client, client),
+            server: connection(Role::Server, server),
             client_in: Feeder::new(),
             server_in: Feeder::new(),
             now: Instant(0),
