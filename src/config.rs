@@ -84,7 +84,23 @@ pub struct Config {
     /// client, for the server to close the transport after the closing
     /// handshake). Default 5 s. Kept to the millisecond, up to about 49 days.
     pub close_timeout: Duration,
+    /// The longest opening-handshake head (request or response line, headers
+    /// and the blank line) a connection made by [`Connection::server`] or
+    /// [`Connection::client`] reads. Default 8 KiB; over it the handshake
+    /// fails (a server answers 431).
+    ///
+    /// [`Connection::server`]: crate::Connection::server
+    /// [`Connection::client`]: crate::Connection::client
+    pub max_handshake_head: usize,
+    /// The most header lines in a handshake head, at most
+    /// [`MAX_HANDSHAKE_HEADERS`]. Default 32; over it the handshake fails (a
+    /// server answers 431).
+    pub max_handshake_headers: usize,
 }
+
+/// The ceiling of [`Config::max_handshake_headers`]: header slots live on the
+/// stack while a head is parsed (32 bytes each).
+pub const MAX_HANDSHAKE_HEADERS: usize = 128;
 
 impl Config {
     /// The defaults, usable in `const` contexts.
@@ -94,6 +110,8 @@ impl Config {
         auto_pong: true,
         keepalive: None,
         close_timeout: Duration::from_secs(5),
+        max_handshake_head: 8 * 1024,
+        max_handshake_headers: 32,
     };
 }
 
@@ -104,7 +122,7 @@ impl Default for Config {
 }
 
 /// [`Config`] as a connection keeps it: durations in milliseconds (at most
-/// `u32::MAX`, about 49 days), to keep the connection small.
+/// `u32::MAX`, about 49 days) and small integers, to keep the connection small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
     pub(crate) max_frame_payload: u64,
@@ -113,6 +131,8 @@ pub(crate) struct Limits {
     pub(crate) keepalive_interval: u32,
     pub(crate) keepalive_timeout: u32,
     pub(crate) close_timeout: u32,
+    pub(crate) max_handshake_head: u32,
+    pub(crate) max_handshake_headers: u8,
     pub(crate) auto_pong: bool,
 }
 
@@ -133,6 +153,8 @@ impl From<Config> for Limits {
             keepalive_interval: interval,
             keepalive_timeout: timeout,
             close_timeout: millis(c.close_timeout),
+            max_handshake_head: u32::try_from(c.max_handshake_head).unwrap_or(u32::MAX),
+            max_handshake_headers: c.max_handshake_headers.min(MAX_HANDSHAKE_HEADERS) as u8,
             auto_pong: c.auto_pong,
         }
     }
@@ -150,6 +172,8 @@ impl From<Limits> for Config {
                 timeout: ms(l.keepalive_timeout),
             }),
             close_timeout: ms(l.close_timeout),
+            max_handshake_head: l.max_handshake_head as usize,
+            max_handshake_headers: usize::from(l.max_handshake_headers),
         }
     }
 }

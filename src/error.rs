@@ -5,6 +5,7 @@ use core::fmt;
 
 use crate::close::CloseCode;
 use crate::event::DataKind;
+use crate::handshake::{HandshakeError, WriteError};
 
 /// The peer broke RFC 6455. Each variant maps to the close code the
 /// connection sends before it fails ([`close_code`](Self::close_code)).
@@ -176,6 +177,29 @@ pub enum Error {
     CloseTimeout,
     /// The transport ended before the closing handshake (abnormal closure, 1006).
     UnexpectedEof,
+    /// The peer's opening handshake broke RFC 6455 (or, for a client, the
+    /// server answered with another status than 101). The connection is
+    /// closed; a server has the rejection queued in `poll_transmit`. The
+    /// input was not consumed, so the head can still be read (with
+    /// [`RequestHead::parse`](crate::handshake::RequestHead::parse) or
+    /// [`ResponseHead::parse`](crate::handshake::ResponseHead::parse)), for
+    /// a redirect's `Location` say.
+    Handshake(HandshakeError),
+    /// The handshake request or answer to write is invalid (see the error).
+    HandshakeWrite(WriteError),
+    /// The opening handshake is not finished: frames can be neither read nor
+    /// sent yet. A server must [`accept`](crate::Connection::accept) or
+    /// [`reject`](crate::Connection::reject) the request first.
+    Handshaking,
+    /// `accept` or `reject` was called with no request waiting for an answer.
+    NoRequestPending,
+    /// The subprotocols or extensions offered are too long for
+    /// [`Connection::client`](crate::Connection::client) to remember (at most
+    /// 16 subprotocols in 64 bytes, and 64 bytes of extension offer). Use
+    /// [`handshake::write_request`](crate::handshake::write_request) and
+    /// [`handshake::parse_response`](crate::handshake::parse_response), then
+    /// [`Connection::new`](crate::Connection::new).
+    OfferTooLong,
 }
 
 impl Error {
@@ -191,6 +215,15 @@ impl Error {
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
         Error::Protocol(e)
+    }
+}
+
+impl From<WriteError> for Error {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::BufferTooSmall { needed } => Error::BufferTooSmall { needed },
+            other => Error::HandshakeWrite(other),
+        }
     }
 }
 
@@ -229,6 +262,15 @@ impl fmt::Display for Error {
             Error::UnexpectedEof => {
                 f.write_str("the transport closed before the closing handshake (code 1006)")
             }
+            Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
+            Error::HandshakeWrite(e) => write!(f, "cannot write the handshake: {e}"),
+            Error::Handshaking => f.write_str(
+                "the opening handshake is not finished (a server must accept or reject the request first)",
+            ),
+            Error::NoRequestPending => f.write_str("no handshake request is waiting for an answer"),
+            Error::OfferTooLong => f.write_str(
+                "subprotocol or extension offer too long for Connection::client (64 bytes each); use the handshake module directly",
+            ),
         }
     }
 }
@@ -237,6 +279,8 @@ impl core::error::Error for Error {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Error::Protocol(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::HandshakeWrite(e) => Some(e),
             _ => None,
         }
     }

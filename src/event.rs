@@ -1,6 +1,7 @@
 //! What a [`Connection`](crate::Connection) hands back from its input.
 
 use crate::close::CloseFrame;
+use crate::handshake::{Request, Response};
 
 /// Which kind of data message: text (UTF-8) or binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,4 +42,15 @@ pub enum Event<'c, 'b> {
     /// The reply is queued for [`poll_transmit`](crate::Connection::poll_transmit)
     /// unless this side had already sent its own Close.
     Close(Option<CloseFrame<'c>>),
+    /// (Server, during the handshake) A valid WebSocket upgrade request, lent
+    /// from the input. Answer it with [`Connection::accept`] (choosing a
+    /// subprotocol, checking the `Origin`) or [`Connection::reject`].
+    ///
+    /// [`Connection::accept`]: crate::Connection::accept
+    /// [`Connection::reject`]: crate::Connection::reject
+    Request(Request<'b>),
+    /// (Client, during the handshake) The server accepted: its response,
+    /// already checked, with the chosen subprotocol and extensions. Frames
+    /// flow from here on.
+    Response(Response<'b>),
 }

@@ -19,7 +19,10 @@
 //!             to_send.extend_from_slice(&out[..n]);
 //!         }
 //!         Some(_) => {}      // pieces of larger messages, Ping, Pong, Close
-//!         None => break,     // need more bytes from the transport
+//!         None => {          // need more bytes from the transport; what was
+//!             input.drain(..consumed); // consumed (a header, say) is still used up
+//!             break;
+//!         }
 //!     }
 //!     input.drain(..consumed);
 //! }
@@ -47,7 +50,9 @@
 //!
 //! * **Input**: append bytes from the transport to a buffer and call
 //!   [`Connection::read`] until it returns no event; drop the `consumed`
-//!   bytes each time. At end of file call [`Connection::read_eof`].
+//!   bytes each time, *with or without an event* (a frame header or part of
+//!   a control frame may be used up without one). At end of file call
+//!   [`Connection::read_eof`].
 //! * **Output**: [`Connection::encode`] writes what the application sends;
 //!   after every `read`, `handle_timeout` and `read_eof`, drain
 //!   [`Connection::poll_transmit`] (Pongs, the Close reply, keepalive Pings).
@@ -97,7 +102,7 @@ pub mod rng;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
-pub use config::{Config, Instant, Keepalive, Role};
+pub use config::{Config, Instant, Keepalive, Role, MAX_HANDSHAKE_HEADERS};
 pub use connection::{Connection, Decoded, EncodedHeader, Outgoing, PayloadMasker, State};
 pub use error::{BufferTooSmall, Error, ProtocolError};
 pub use event::{DataKind, Event};

@@ -12,18 +12,8 @@
 //!   failure, keepalive Pings);
 //! * time: [`poll_timeout`](Connection::poll_timeout) says when to call
 //!   [`handle_timeout`](Connection::handle_timeout) next.
-//!
-//! # Lifecycle
-//!
-//! [`State::Open`] until a Close frame is sent or received.
-//! [`State::Closing`] after this side sent its Close: incoming data is
-//! discarded while it waits for the peer's Close, at most
-//! `Config::close_timeout`. [`State::Closed`] once the peer's Close arrived,
-//! or the connection failed, timed out or lost its transport. Then
-//! [`close_expected`](Connection::close_expected) says when the transport may
-//! be closed: at once for a server (RFC 6455 has the server close TCP first),
-//! after the server's end of file or `close_timeout` for a client.
 
+mod handshake;
 mod recv;
 mod send;
 mod timers;
@@ -38,9 +28,25 @@ use crate::utf8::Utf8Validator;
 pub use recv::Decoded;
 pub use send::{EncodedHeader, Outgoing, PayloadMasker};
 
-/// Where a connection is in its life. See the [module docs](self).
+/// Where a connection is in its life.
+///
+/// [`State::Handshake`] while a connection made by [`Connection::server`] or
+/// [`Connection::client`] runs the opening handshake (a connection made by
+/// [`Connection::new`] starts open).
+///
+/// [`State::Open`] until a Close frame is sent or received.
+/// [`State::Closing`] after this side sent its Close: incoming data is
+/// discarded while it waits for the peer's Close, at most
+/// `Config::close_timeout`. [`State::Closed`] once the peer's Close arrived,
+/// or the connection failed, timed out or lost its transport. Then
+/// [`close_expected`](Connection::close_expected) says when the transport may
+/// be closed: at once for a server (RFC 6455 has the server close TCP first),
+/// after the server's end of file or `close_timeout` for a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// The opening handshake is under way (a connection made by
+    /// [`Connection::server`] or [`Connection::client`]).
+    Handshake,
     /// Messages flow both ways.
     Open,
     /// This side sent a Close and waits for the peer's; incoming data is
@@ -82,7 +88,7 @@ pub struct Connection {
     close_sent: bool,
     /// A client saw the end of the transport (or gave up waiting for it).
     transport_ended: bool,
-    recv: recv::Receiver,
+    phase: Phase,
     /// The kind of the fragmented message being sent, if one is open.
     send_message: Option<DataKind>,
     send_utf8: Utf8Validator,
@@ -104,32 +110,37 @@ impl Connection {
             Role::Client => KeyStream::from_os(),
             Role::Server => KeyStream::from_seed([0; 32]), // servers never mask
         };
-        Connection::with_keys(role, config, keys)
+        Connection::open_with_keys(role, config, keys)
     }
 
     /// An open connection whose client mask keys come from `seed`: 32 bytes
     /// from a strong entropy source (a hardware RNG on embedded targets),
     /// never reused. Servers do not mask and may pass any seed.
     pub fn with_seed(role: Role, config: Config, seed: [u8; 32]) -> Self {
-        Connection::with_keys(role, config, KeyStream::from_seed(seed))
+        Connection::open_with_keys(role, config, KeyStream::from_seed(seed))
     }
 
-    fn with_keys(role: Role, config: Config, keys: KeyStream) -> Self {
-        let mut connection = Connection {
+    fn open_with_keys(role: Role, config: Config, keys: KeyStream) -> Self {
+        let mut connection = Connection::with_keys(role, config, keys, Phase::AwaitingRequest);
+        connection.open();
+        connection
+    }
+
+    /// A connection starting in `phase`, its timers not yet running.
+    fn with_keys(role: Role, config: Config, keys: KeyStream, phase: Phase) -> Self {
+        Connection {
             role,
             config: config.into(),
             closed: None,
             close_sent: false,
             transport_ended: false,
-            recv: recv::Receiver::default(),
+            phase,
             send_message: None,
             send_utf8: Utf8Validator::new(),
             outbox: send::Outbox::default(),
             timers: timers::Timers::default(),
             keys,
-        };
-        connection.start_keepalive();
-        connection
+        }
     }
 
     /// This side's role.
@@ -144,10 +155,11 @@ impl Connection {
 
     /// Where the connection is in its life.
     pub fn state(&self) -> State {
-        match (self.closed, self.close_sent) {
-            (Some(code), _) => State::Closed(code),
-            (None, true) => State::Closing,
-            (None, false) => State::Open,
+        match (self.closed, self.close_sent, &self.phase) {
+            (Some(code), _, _) => State::Closed(code),
+            (None, _, phase) if phase.is_handshake() => State::Handshake,
+            (None, true, _) => State::Closing,
+            (None, false, _) => State::Open,
         }
     }
 
@@ -158,6 +170,7 @@ impl Connection {
     pub fn close_expected(&self) -> bool {
         self.closed.is_some()
             && !self.outbox.has_close()
+            && !matches!(self.phase, Phase::Rejecting(_))
             && (self.role == Role::Server || self.transport_ended)
     }
 
@@ -189,6 +202,31 @@ impl Connection {
     }
 }
 
+/// What the connection is reading: the opening handshake, or frames. The
+/// variants share memory, so a client's handshake offer costs no room once
+/// frames flow.
+#[derive(Debug, Clone)]
+enum Phase {
+    /// Server: waiting for the client's request.
+    AwaitingRequest,
+    /// Server: the request went out as an event; waiting for `accept` or `reject`.
+    AwaitingAnswer,
+    /// Server: the request was refused; this rejection is to be sent.
+    Rejecting(crate::handshake::HandshakeError),
+    /// Client: the request was written; waiting for the response.
+    AwaitingResponse(handshake::ClientOffer),
+    /// The handshake failed; nothing more is read or sent.
+    HandshakeFailed,
+    /// The handshake is done (or happened elsewhere): frames flow.
+    Frames(recv::Receiver),
+}
+
+impl Phase {
+    fn is_handshake(&self) -> bool {
+        !matches!(self, Phase::Frames(_))
+    }
+}
+
 /// Bytes for a control frame payload, held by the connection.
 #[derive(Clone, Copy)]
 struct ControlPayload {
@@ -204,6 +242,15 @@ impl ControlPayload {
 
     fn as_slice(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+
+    /// A copy of `payload`, at most 125 bytes (longer input is cut there).
+    fn copy_of(payload: &[u8]) -> Self {
+        let len = payload.len().min(MAX_CONTROL_PAYLOAD);
+        let mut copy = ControlPayload::EMPTY;
+        copy.bytes[..len].copy_from_slice(&payload[..len]);
+        copy.len = len as u8;
+        copy
     }
 }
 

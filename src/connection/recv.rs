@@ -1,8 +1,8 @@
 //! The receiving half: frames in, events out, decoded in place.
 
-use super::{Connection, ControlPayload};
+use super::{Connection, ControlPayload, Phase};
 use crate::close::{self, CloseCode, ClosePayloadError};
-use crate::config::{Instant, Role};
+use crate::config::{Instant, Limits, Role};
 use crate::error::{Error, ProtocolError};
 use crate::event::{DataKind, Event};
 use crate::frame::{FrameHeader, OpCode, Parsed};
@@ -14,7 +14,9 @@ use crate::utf8::Utf8Validator;
 #[must_use = "`consumed` bytes must be dropped from the input before the next read"]
 pub struct Decoded<'c, 'b> {
     /// How many bytes at the front of the input were used. Drop them and
-    /// keep the rest for the next call.
+    /// keep the rest for the next call, whether or not there is an event:
+    /// a frame header or part of a control payload can be used up without
+    /// one.
     pub consumed: usize,
     /// What happened, if anything. `None` means the input held no whole
     /// event: read more bytes from the transport, append them to what was not
@@ -22,7 +24,8 @@ pub struct Decoded<'c, 'b> {
     pub event: Option<Event<'c, 'b>>,
 }
 
-/// Receive-side state.
+/// Receive-side state once frames flow: the frame being read, the message
+/// it belongs to, and the control payload being gathered.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Receiver {
     /// The frame whose payload is being read, if its header has been parsed.
@@ -53,16 +56,192 @@ struct InFrame {
     phase: u8,
 }
 
-/// What one `read` found, before it is turned into a borrowed event.
-enum Found {
+/// What the connection tells the decoder about itself.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Context<'l> {
+    pub(super) role: Role,
+    pub(super) limits: &'l Limits,
+    /// This side sent its Close: discard data, Pings and Pongs.
+    pub(super) closing: bool,
+}
+
+/// What one decoding step found.
+pub(super) enum Step {
+    /// The input holds no whole event.
     Nothing,
+    /// A data piece at `input[start..start + len]`, unmasked and checked.
     Data {
         start: usize,
         len: usize,
         fin: bool,
         kind: DataKind,
     },
+    /// A control frame is complete; its payload is [`Receiver::control`].
     Control(OpCode),
+    /// The peer broke the protocol.
+    Violation(ProtocolError),
+}
+
+impl Receiver {
+    /// Decode from the front of `input` up to the first event; return the
+    /// bytes consumed and what was found.
+    pub(super) fn decode(&mut self, input: &mut [u8], cx: &Context<'_>) -> (usize, Step) {
+        let mut pos = 0;
+        loop {
+            let frame = match self.frame {
+                Some(frame) => frame,
+                None => match FrameHeader::parse(&input[pos..]) {
+                    Ok(Parsed::Complete(header, len)) => {
+                        if let Err(e) = self.check_header(&header, cx) {
+                            return (pos, Step::Violation(e));
+                        }
+                        pos += len;
+                        self.start_frame(&header)
+                    }
+                    Ok(Parsed::Incomplete { .. }) => return (pos, Step::Nothing),
+                    Err(e) => return (pos, Step::Violation(e)),
+                },
+            };
+            let available = input.len() - pos;
+            let len = usize::try_from(frame.remaining).map_or(available, |r| r.min(available));
+            let piece = &mut input[pos..pos + len];
+            pos += len;
+            let done = self.advance_frame(frame, piece);
+            if frame.opcode.is_control() {
+                match (done, frame.opcode) {
+                    (false, _) => return (pos, Step::Nothing),
+                    // After our Close, only the peer's Close matters.
+                    (true, OpCode::Ping | OpCode::Pong) if cx.closing => continue,
+                    (true, opcode) => return (pos, Step::Control(opcode)),
+                }
+            }
+            if len == 0 && !done {
+                return (pos, Step::Nothing); // the payload has not started arriving
+            }
+            let fin = done && frame.fin;
+            let kind = self.message.unwrap_or(DataKind::Binary);
+            if fin {
+                self.message = None;
+            }
+            if cx.closing {
+                continue; // after our Close, data is discarded (RFC 6455 section 1.4)
+            }
+            if kind == DataKind::Text {
+                if let Err(e) = self.check_text(&input[pos - len..pos], fin) {
+                    return (pos, Step::Violation(e));
+                }
+            }
+            if len > 0 || fin {
+                return (
+                    pos,
+                    Step::Data {
+                        start: pos - len,
+                        len,
+                        fin,
+                        kind,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The payload of the last complete control frame.
+    pub(super) fn control(&self) -> &[u8] {
+        self.control.as_slice()
+    }
+
+    /// The rules for a header that depend on the connection: masking by
+    /// role, RSV bits, fragment order and size limits.
+    fn check_header(&self, header: &FrameHeader, cx: &Context<'_>) -> Result<(), ProtocolError> {
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        match (cx.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let message_len = match header.opcode {
+            OpCode::Continuation if self.message.is_none() => {
+                return Err(ProtocolError::UnexpectedContinuation)
+            }
+            OpCode::Text | OpCode::Binary if self.message.is_some() => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
+            OpCode::Continuation => self.message_len.saturating_add(header.payload_len),
+            OpCode::Text | OpCode::Binary => header.payload_len,
+            OpCode::Close | OpCode::Ping | OpCode::Pong => return Ok(()),
+        };
+        let max = cx.limits.max_frame_payload;
+        if header.payload_len > max {
+            return Err(ProtocolError::FrameTooLarge {
+                len: header.payload_len,
+                max,
+            });
+        }
+        if message_len > cx.limits.max_message_size {
+            return Err(ProtocolError::MessageTooLarge {
+                max: cx.limits.max_message_size,
+            });
+        }
+        Ok(())
+    }
+
+    fn start_frame(&mut self, header: &FrameHeader) -> InFrame {
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                let kind = if header.opcode == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                self.message = Some(kind);
+                self.message_len = header.payload_len;
+            }
+            OpCode::Continuation => self.message_len += header.payload_len,
+            OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.len = 0,
+        }
+        InFrame {
+            opcode: header.opcode,
+            fin: header.fin,
+            mask: header.mask,
+            remaining: header.payload_len,
+            phase: 0,
+        }
+    }
+
+    /// Unmask the next `piece` of the current frame's payload (gathering it
+    /// for control frames). Returns whether the frame's payload is complete.
+    fn advance_frame(&mut self, mut frame: InFrame, piece: &mut [u8]) -> bool {
+        let piece = if frame.opcode.is_control() {
+            let control = &mut self.control;
+            let start = usize::from(control.len);
+            // `FrameHeader::parse` keeps control payloads within 125 bytes.
+            let slot = &mut control.bytes[start..start + piece.len()];
+            slot.copy_from_slice(piece);
+            control.len += piece.len() as u8;
+            slot
+        } else {
+            piece
+        };
+        if let Some(key) = frame.mask {
+            frame.phase = apply_mask(piece, key, usize::from(frame.phase)) as u8;
+        }
+        frame.remaining -= piece.len() as u64;
+        let done = frame.remaining == 0;
+        self.frame = if done { None } else { Some(frame) };
+        done
+    }
+
+    fn check_text(&mut self, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
+        self.utf8
+            .feed(piece)
+            .map_err(|_| ProtocolError::InvalidUtf8)?;
+        if fin {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(())
+    }
 }
 
 impl Connection {
@@ -119,66 +298,19 @@ impl Connection {
                 false => Err(Error::Closed),
             };
         }
-        let mut pos = 0;
-        let found = loop {
-            let frame = match self.recv.frame {
-                Some(frame) => frame,
-                None => match FrameHeader::parse(&input[pos..]) {
-                    Ok(Parsed::Complete(header, len)) => {
-                        if let Err(e) = self.check_header(&header) {
-                            return Err(self.fail(e));
-                        }
-                        pos += len;
-                        self.start_frame(&header)
-                    }
-                    Ok(Parsed::Incomplete { .. }) => break Found::Nothing,
-                    Err(e) => return Err(self.fail(e)),
-                },
-            };
-            let available = input.len() - pos;
-            let len = usize::try_from(frame.remaining).map_or(available, |r| r.min(available));
-            let piece = &mut input[pos..pos + len];
-            pos += len;
-            let done = self.advance_frame(frame, piece);
-            if frame.opcode.is_control() {
-                if !done {
-                    break Found::Nothing;
-                }
-                match self.finish_control(frame.opcode) {
-                    Ok(true) => break Found::Control(frame.opcode),
-                    Ok(false) => continue, // dropped while closing
-                    Err(e) => return Err(self.fail(e)),
-                }
-            }
-            if len == 0 && !done {
-                break Found::Nothing; // the payload has not started arriving
-            }
-            let fin = done && frame.fin;
-            let kind = self.recv.message.unwrap_or(DataKind::Binary);
-            if fin {
-                self.recv.message = None;
-            }
-            if self.close_sent {
-                continue; // after our Close, data is discarded (RFC 6455 section 1.4)
-            }
-            if kind == DataKind::Text {
-                if let Err(e) = self.check_text(&input[pos - len..pos], fin) {
-                    return Err(self.fail(e));
-                }
-            }
-            if len > 0 || fin {
-                break Found::Data {
-                    start: pos - len,
-                    len,
-                    fin,
-                    kind,
-                };
-            }
+        let cx = Context {
+            role: self.role,
+            limits: &self.config,
+            closing: self.close_sent,
         };
+        let Phase::Frames(recv) = &mut self.phase else {
+            return self.read_handshake(input);
+        };
+        let (consumed, step) = recv.decode(input, &cx);
         let input: &'b [u8] = input;
-        let event = match found {
-            Found::Nothing => None,
-            Found::Data {
+        let event = match step {
+            Step::Nothing => None,
+            Step::Data {
                 start,
                 len,
                 fin,
@@ -188,12 +320,15 @@ impl Connection {
                 payload: &input[start..start + len],
                 fin,
             }),
-            Found::Control(opcode) => Some(self.control_event(opcode)),
+            Step::Control(opcode) => {
+                if let Err(e) = self.on_control(opcode) {
+                    return Err(self.fail(e));
+                }
+                Some(self.control_event(opcode))
+            }
+            Step::Violation(e) => return Err(self.fail(e)),
         };
-        Ok(Decoded {
-            consumed: pos,
-            event,
-        })
+        Ok(Decoded { consumed, event })
     }
 
     /// The transport reached end of file.
@@ -213,104 +348,19 @@ impl Connection {
         Err(Error::UnexpectedEof)
     }
 
-    /// The rules for a header that depend on the connection: masking by
-    /// role, RSV bits, fragment order and size limits.
-    fn check_header(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        if header.rsv != 0 {
-            return Err(ProtocolError::ReservedBits(header.rsv));
-        }
-        match (self.role, header.mask.is_some()) {
-            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
-            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
-            _ => {}
-        }
-        let message_len = match header.opcode {
-            OpCode::Continuation if self.recv.message.is_none() => {
-                return Err(ProtocolError::UnexpectedContinuation)
-            }
-            OpCode::Text | OpCode::Binary if self.recv.message.is_some() => {
-                return Err(ProtocolError::ExpectedContinuation)
-            }
-            OpCode::Continuation => self.recv.message_len.saturating_add(header.payload_len),
-            OpCode::Text | OpCode::Binary => header.payload_len,
-            OpCode::Close | OpCode::Ping | OpCode::Pong => return Ok(()),
-        };
-        let max = self.config.max_frame_payload;
-        if header.payload_len > max {
-            return Err(ProtocolError::FrameTooLarge {
-                len: header.payload_len,
-                max,
-            });
-        }
-        if message_len > self.config.max_message_size {
-            return Err(ProtocolError::MessageTooLarge {
-                max: self.config.max_message_size,
-            });
-        }
-        Ok(())
-    }
-
-    fn start_frame(&mut self, header: &FrameHeader) -> InFrame {
-        let recv = &mut self.recv;
-        match header.opcode {
-            OpCode::Text | OpCode::Binary => {
-                let kind = if header.opcode == OpCode::Text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                };
-                recv.message = Some(kind);
-                recv.message_len = header.payload_len;
-            }
-            OpCode::Continuation => recv.message_len += header.payload_len,
-            OpCode::Close | OpCode::Ping | OpCode::Pong => recv.control.len = 0,
-        }
-        InFrame {
-            opcode: header.opcode,
-            fin: header.fin,
-            mask: header.mask,
-            remaining: header.payload_len,
-            phase: 0,
+    /// The payload of the last complete control frame.
+    fn control_payload(&self) -> &[u8] {
+        match &self.phase {
+            Phase::Frames(recv) => recv.control(),
+            _ => &[],
         }
     }
 
-    /// Unmask the next `piece` of the current frame's payload (gathering it
-    /// for control frames). Returns whether the frame's payload is complete.
-    fn advance_frame(&mut self, mut frame: InFrame, piece: &mut [u8]) -> bool {
-        let piece = if frame.opcode.is_control() {
-            let control = &mut self.recv.control;
-            let start = usize::from(control.len);
-            // `check_header` and `FrameHeader::parse` keep this within 125 bytes.
-            let slot = &mut control.bytes[start..start + piece.len()];
-            slot.copy_from_slice(piece);
-            control.len += piece.len() as u8;
-            slot
-        } else {
-            piece
-        };
-        if let Some(key) = frame.mask {
-            frame.phase = apply_mask(piece, key, usize::from(frame.phase)) as u8;
-        }
-        frame.remaining -= piece.len() as u64;
-        let done = frame.remaining == 0;
-        self.recv.frame = if done { None } else { Some(frame) };
-        done
-    }
-
-    fn check_text(&mut self, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
-        let utf8 = &mut self.recv.utf8;
-        utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8)?;
-        if fin {
-            utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-        }
-        Ok(())
-    }
-
-    /// Act on a complete control frame. Returns whether it is reported.
-    fn finish_control(&mut self, opcode: OpCode) -> Result<bool, ProtocolError> {
+    /// Act on a complete control frame.
+    fn on_control(&mut self, opcode: OpCode) -> Result<(), ProtocolError> {
         match opcode {
             OpCode::Close => {
-                let code = match close::parse_payload(self.recv.control.as_slice()) {
+                let code = match close::parse_payload(self.control_payload()) {
                     Ok(body) => body.map(|b| b.code),
                     Err(ClosePayloadError::OneByte) => {
                         return Err(ProtocolError::ClosePayloadTooShort)
@@ -323,21 +373,20 @@ impl Connection {
                     }
                 };
                 self.close_received(code);
-                Ok(true)
             }
-            _ if self.close_sent => Ok(false),
-            OpCode::Ping => {
-                if self.config.auto_pong {
-                    self.outbox.queue_pong(self.recv.control);
-                }
-                Ok(true)
+            OpCode::Ping if self.config.auto_pong => {
+                let pong = ControlPayload::copy_of(self.control_payload());
+                self.outbox.queue_pong(pong);
             }
-            // Pong: data opcodes never reach this function.
-            _ => {
-                self.timers.pong_received(self.recv.control.as_slice());
-                Ok(true)
+            OpCode::Pong => {
+                let Phase::Frames(recv) = &self.phase else {
+                    return Ok(());
+                };
+                self.timers.pong_received(recv.control());
             }
+            _ => {}
         }
+        Ok(())
     }
 
     /// The peer's Close arrived: answer it (echoing its code) unless ours
@@ -354,11 +403,11 @@ impl Connection {
     }
 
     fn control_event(&self, opcode: OpCode) -> Event<'_, 'static> {
-        let payload = self.recv.control.as_slice();
+        let payload = self.control_payload();
         match opcode {
             OpCode::Ping => Event::Ping(payload),
             OpCode::Pong => Event::Pong(payload),
-            // Validated by `finish_control` before the event is built.
+            // Validated by `on_control` before the event is built.
             _ => Event::Close(close::parse_payload(payload).ok().flatten()),
         }
     }

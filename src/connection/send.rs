@@ -244,6 +244,9 @@ impl Connection {
     /// [`BufferTooSmall`] when `out` cannot hold the frame; nothing is
     /// written and the frame stays queued.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
+        if let Some(n) = self.poll_rejection(out)? {
+            return Ok(Some(n));
+        }
         if let Some(pong) = self.outbox.pong {
             let n = self.write_frame(OpCode::Pong, true, pong.as_slice(), out)?;
             self.outbox.pong = None;
@@ -273,7 +276,9 @@ impl Connection {
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
-        if self.closed.is_some() {
+        if self.closed.is_none() && self.phase.is_handshake() {
+            Err(Error::Handshaking)
+        } else if self.closed.is_some() {
             Err(Error::Closed)
         } else if self.close_sent {
             Err(Error::CloseSent)

@@ -11,7 +11,7 @@
 //! input, so one function serves both senders and receivers.
 //!
 //! This module is the crate's hot kernel. The functions here are the portable
-//! word-at-a-time implementation; [`reference`] is the one-byte loop every
+//! word-at-a-time implementation; [`reference`](mod@reference) is the one-byte loop every
 //! faster path is tested against.
 
 mod portable;

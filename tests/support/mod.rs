@@ -57,6 +57,10 @@ pub enum Ev {
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(Option<(u16, String)>),
+    /// A handshake request: its path.
+    Request(String),
+    /// A handshake response: the chosen subprotocol.
+    Response(Option<String>),
     Err(Error),
 }
 
@@ -90,6 +94,8 @@ pub fn owned(event: Event<'_, '_>) -> Ev {
         Event::Ping(p) => Ev::Ping(p.to_vec()),
         Event::Pong(p) => Ev::Pong(p.to_vec()),
         Event::Close(c) => Ev::Close(c.map(|c| (c.code.0, c.reason.to_string()))),
+        Event::Request(r) => Ev::Request(r.path().to_string()),
+        Event::Response(r) => Ev::Response(r.subprotocol().map(str::to_string)),
     }
 }
 
