@@ -130,10 +130,7 @@ pub fn parse_payload(payload: &[u8]) -> Result<Option<CloseFrame<'_>>, ClosePayl
             }
             let reason = core::str::from_utf8(reason)
                 .map_err(|_| ClosePayloadError::InvalidReason(InvalidUtf8))?;
-            Ok(Some(CloseFrame {
-                code: CloseCode(code),
-                reason,
-            }))
+            Ok(Some(CloseFrame { code: CloseCode(code), reason }))
         }
     }
 }
@@ -152,14 +149,8 @@ mod tests {
 
     #[test]
     fn parse_rejects_bad_payloads() {
-        assert_eq!(
-            parse_payload(&[0x03, 0xED]),
-            Err(ClosePayloadError::InvalidCode(1005))
-        );
-        assert_eq!(
-            parse_payload(&[0x13, 0x88]),
-            Err(ClosePayloadError::InvalidCode(5000))
-        );
+        assert_eq!(parse_payload(&[0x03, 0xED]), Err(ClosePayloadError::InvalidCode(1005)));
+        assert_eq!(parse_payload(&[0x13, 0x88]), Err(ClosePayloadError::InvalidCode(5000)));
         assert_eq!(
             parse_payload(&[0x03, 0xE8, 0xFF]),
             Err(ClosePayloadError::InvalidReason(InvalidUtf8))

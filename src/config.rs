@@ -48,7 +48,9 @@ impl Instant {
 pub struct Keepalive {
     /// Time between keepalive Pings.
     pub interval: Duration,
-    /// How long to wait for the Pong before giving up on the peer.
+    /// How long to wait for the Pong before giving up on the peer. Zero
+    /// never gives up: the Pings only keep the path alive (Python's
+    /// `ping_timeout=None`).
     pub timeout: Duration,
 }
 

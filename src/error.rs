@@ -152,6 +152,11 @@ pub enum Error {
         /// The payload length given.
         len: usize,
     },
+    /// A frame length of 2^63 or more: more than a frame header can announce.
+    PayloadTooLong {
+        /// The length given.
+        len: u64,
+    },
     /// A close code that may not be sent (see [`CloseCode::is_valid_on_wire`]).
     InvalidCloseCode(u16),
     /// A text fragment to send is not valid UTF-8 (or a text message ended
@@ -244,6 +249,9 @@ impl fmt::Display for Error {
                 f,
                 "control payload of {len} bytes: Ping, Pong and Close carry at most 125 (a close reason at most 123)"
             ),
+            Error::PayloadTooLong { len } => {
+                write!(f, "frame length {len} is over the 2^63 - 1 a frame can carry")
+            }
             Error::InvalidCloseCode(code) => write!(
                 f,
                 "close code {code} may not be sent: use 1000-1003, 1007-1014 or 3000-4999"
@@ -293,18 +301,9 @@ mod tests {
     #[test]
     fn close_codes_follow_the_rfc_mapping() {
         assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode(1007));
-        assert_eq!(
-            ProtocolError::InvalidCloseReason.close_code(),
-            CloseCode(1007)
-        );
-        assert_eq!(
-            ProtocolError::MessageTooLarge { max: 1 }.close_code(),
-            CloseCode(1009)
-        );
-        assert_eq!(
-            ProtocolError::FrameTooLarge { len: 2, max: 1 }.close_code(),
-            CloseCode(1009)
-        );
+        assert_eq!(ProtocolError::InvalidCloseReason.close_code(), CloseCode(1007));
+        assert_eq!(ProtocolError::MessageTooLarge { max: 1 }.close_code(), CloseCode(1009));
+        assert_eq!(ProtocolError::FrameTooLarge { len: 2, max: 1 }.close_code(), CloseCode(1009));
         assert_eq!(ProtocolError::MaskedFrame.close_code(), CloseCode(1002));
         assert_eq!(ProtocolError::ReservedBits(4).close_code(), CloseCode(1002));
     }

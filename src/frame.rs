@@ -124,11 +124,7 @@ impl FrameHeader {
     pub fn parse(buf: &[u8]) -> Result<Parsed, ProtocolError> {
         let (b0, b1) = match *buf {
             [b0, b1, ..] => (b0, b1),
-            _ => {
-                return Ok(Parsed::Incomplete {
-                    needed: 2 - buf.len(),
-                })
-            }
+            _ => return Ok(Parsed::Incomplete { needed: 2 - buf.len() }),
         };
         let opcode = OpCode::from_u8(b0 & 0x0F).ok_or(ProtocolError::ReservedOpcode(b0 & 0x0F))?;
         let fin = b0 & 0x80 != 0;
@@ -149,9 +145,7 @@ impl FrameHeader {
         };
         let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
         if buf.len() < header_len {
-            return Ok(Parsed::Incomplete {
-                needed: header_len - buf.len(),
-            });
+            return Ok(Parsed::Incomplete { needed: header_len - buf.len() });
         }
         let payload_len = match len_bytes {
             2 => u64::from(u16::from_be_bytes([buf[2], buf[3]])),
@@ -170,13 +164,7 @@ impl FrameHeader {
             let at = 2 + len_bytes;
             [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]
         });
-        let header = FrameHeader {
-            fin,
-            rsv: (b0 >> 4) & 0b111,
-            opcode,
-            mask,
-            payload_len,
-        };
+        let header = FrameHeader { fin, rsv: (b0 >> 4) & 0b111, opcode, mask, payload_len };
         Ok(Parsed::Complete(header, header_len))
     }
 
@@ -253,10 +241,7 @@ mod tests {
     fn rfc_examples() {
         // Unmasked "Hello", fragmented "Hel" + "lo", ping, 256 and 65536 bytes.
         let (h, n) = parse_all(&[0x81, 0x05, b'H']);
-        assert_eq!(
-            (h.fin, h.opcode, h.mask, h.payload_len, n),
-            (true, OpCode::Text, None, 5, 2)
-        );
+        assert_eq!((h.fin, h.opcode, h.mask, h.payload_len, n), (true, OpCode::Text, None, 5, 2));
         let (h, _) = parse_all(&[0x01, 0x03]);
         assert_eq!((h.fin, h.opcode), (false, OpCode::Text));
         let (h, _) = parse_all(&[0x80, 0x02]);
@@ -273,11 +258,7 @@ mod tests {
     fn incomplete_headers_say_what_they_need() {
         let full = [0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4];
         for have in 0..full.len() {
-            let expected = if have < 2 {
-                2 - have
-            } else {
-                full.len() - have
-            };
+            let expected = if have < 2 { 2 - have } else { full.len() - have };
             assert_eq!(
                 FrameHeader::parse(&full[..have]),
                 Ok(Parsed::Incomplete { needed: expected })
@@ -289,28 +270,16 @@ mod tests {
     #[test]
     fn context_free_rules() {
         for op in [3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
-            assert_eq!(
-                FrameHeader::parse(&[0x80 | op, 0]),
-                Err(ProtocolError::ReservedOpcode(op))
-            );
+            assert_eq!(FrameHeader::parse(&[0x80 | op, 0]), Err(ProtocolError::ReservedOpcode(op)));
         }
-        assert_eq!(
-            FrameHeader::parse(&[0x09, 0]),
-            Err(ProtocolError::FragmentedControlFrame)
-        );
-        assert_eq!(
-            FrameHeader::parse(&[0x89, 126]),
-            Err(ProtocolError::ControlFrameTooLong)
-        );
+        assert_eq!(FrameHeader::parse(&[0x09, 0]), Err(ProtocolError::FragmentedControlFrame));
+        assert_eq!(FrameHeader::parse(&[0x89, 126]), Err(ProtocolError::ControlFrameTooLong));
         assert_eq!(
             FrameHeader::parse(&[0x88, 125]).map(|p| matches!(p, Parsed::Complete(..))),
             Ok(true)
         );
         let top = [0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(
-            FrameHeader::parse(&top),
-            Err(ProtocolError::LengthTopBitSet)
-        );
+        assert_eq!(FrameHeader::parse(&top), Err(ProtocolError::LengthTopBitSet));
         let max = [0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
         assert_eq!(parse_all(&max).0.payload_len, (1 << 63) - 1);
     }
@@ -339,14 +308,8 @@ mod tests {
             Just(OpCode::Pong)
         ];
         let lengths = prop_oneof![0u64..=125, 126u64..=0xFFFF, 0x1_0000u64..(1 << 63)];
-        (
-            any::<bool>(),
-            0u8..8,
-            opcodes,
-            any::<Option<[u8; 4]>>(),
-            lengths,
-        )
-            .prop_map(|(fin, rsv, opcode, mask, len)| {
+        (any::<bool>(), 0u8..8, opcodes, any::<Option<[u8; 4]>>(), lengths).prop_map(
+            |(fin, rsv, opcode, mask, len)| {
                 let control = opcode.is_control();
                 FrameHeader {
                     fin: fin || control,
@@ -355,7 +318,8 @@ mod tests {
                     mask,
                     payload_len: if control { len % 126 } else { len },
                 }
-            })
+            },
+        )
     }
 
     proptest! {

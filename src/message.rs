@@ -79,11 +79,7 @@ pub struct MessageAssembler {
 impl MessageAssembler {
     /// An assembler that refuses messages over `max_size` bytes.
     pub fn new(max_size: u64) -> Self {
-        MessageAssembler {
-            kind: None,
-            buf: Vec::new(),
-            max_size,
-        }
+        MessageAssembler { kind: None, buf: Vec::new(), max_size }
     }
 
     /// Add a piece; the message is returned with its last piece. The kind of
@@ -152,25 +148,16 @@ mod tests {
     #[test]
     fn assembles_pieces_of_both_kinds() {
         let mut a = MessageAssembler::new(100);
-        assert_eq!(
-            a.push(DataKind::Text, "h€".as_bytes().get(..2).unwrap(), false),
-            Ok(None)
-        );
+        assert_eq!(a.push(DataKind::Text, "h€".as_bytes().get(..2).unwrap(), false), Ok(None));
         assert!(a.in_progress());
         let rest = "h€".as_bytes().get(2..).unwrap();
-        assert_eq!(
-            a.push(DataKind::Text, rest, true),
-            Ok(Some(Message::Text("h€".into())))
-        );
+        assert_eq!(a.push(DataKind::Text, rest, true), Ok(Some(Message::Text("h€".into()))));
         assert!(!a.in_progress());
         assert_eq!(
             a.push(DataKind::Binary, &[1, 2], true),
             Ok(Some(Message::Binary(std::vec![1, 2])))
         );
-        assert_eq!(
-            a.push(DataKind::Binary, &[], true),
-            Ok(Some(Message::Binary(std::vec![])))
-        );
+        assert_eq!(a.push(DataKind::Binary, &[], true), Ok(Some(Message::Binary(std::vec![]))));
     }
 
     #[test]
@@ -182,13 +169,7 @@ mod tests {
             Err(ProtocolError::MessageTooLarge { max: 4 })
         );
         assert!(!a.in_progress());
-        assert_eq!(
-            a.push(DataKind::Text, b"abcd", true),
-            Ok(Some(Message::Text("abcd".into())))
-        );
-        assert_eq!(
-            a.push(DataKind::Text, b"\xFF", true),
-            Err(ProtocolError::InvalidUtf8)
-        );
+        assert_eq!(a.push(DataKind::Text, b"abcd", true), Ok(Some(Message::Text("abcd".into()))));
+        assert_eq!(a.push(DataKind::Text, b"\xFF", true), Err(ProtocolError::InvalidUtf8));
     }
 }

@@ -16,7 +16,8 @@ const ROUNDS: usize = 12;
 const BUFFERED: usize = 32;
 
 /// A ChaCha keystream used as a cryptographically secure generator.
-#[derive(Clone)]
+///
+/// Not `Clone`: a copy would repeat the original's keys.
 pub struct KeyStream {
     key: [u32; 8],
     counter: u64,
@@ -38,12 +39,7 @@ impl KeyStream {
         for (word, bytes) in key.iter_mut().zip(seed.chunks_exact(4)) {
             *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         }
-        KeyStream {
-            key,
-            counter: 0,
-            block: [0; BUFFERED],
-            used: BUFFERED as u8,
-        }
+        KeyStream { key, counter: 0, block: [0; BUFFERED], used: BUFFERED as u8 }
     }
 
     /// A stream seeded from the operating system.

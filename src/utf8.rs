@@ -48,10 +48,7 @@ pub struct Utf8Validator {
 impl Utf8Validator {
     /// A validator at the start of a message.
     pub const fn new() -> Self {
-        Utf8Validator {
-            partial: [0; 4],
-            partial_len: 0,
-        }
+        Utf8Validator { partial: [0; 4], partial_len: 0 }
     }
 
     /// Check the next piece of the stream.
@@ -162,14 +159,7 @@ mod tests {
 
     #[test]
     fn fails_fast_on_impossible_prefixes() {
-        for bad in [
-            &[0xF4, 0x90][..],
-            &[0xC0],
-            &[0xED, 0xA0],
-            &[0xE0, 0x80],
-            &[0xF8],
-            &[0x80],
-        ] {
+        for bad in [&[0xF4, 0x90][..], &[0xC0], &[0xED, 0xA0], &[0xE0, 0x80], &[0xF8], &[0x80]] {
             let mut v = Utf8Validator::new();
             let mut failed_at = None;
             for (i, b) in bad.iter().enumerate() {
@@ -193,12 +183,9 @@ mod tests {
 
     #[test]
     fn overlong_surrogate_and_out_of_range_rejected() {
-        for bad in [
-            &[0xC0, 0xAF][..],
-            &[0xE0, 0x80, 0xAF],
-            &[0xED, 0xA0, 0x80],
-            &[0xF4, 0x90, 0x80, 0x80],
-        ] {
+        for bad in
+            [&[0xC0, 0xAF][..], &[0xE0, 0x80, 0xAF], &[0xED, 0xA0, 0x80], &[0xF4, 0x90, 0x80, 0x80]]
+        {
             assert_eq!(feed_split(bad, &[]), Err(InvalidUtf8));
             for cut in 1..bad.len() {
                 assert_eq!(feed_split(bad, &[cut]), Err(InvalidUtf8));

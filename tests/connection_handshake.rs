@@ -35,9 +35,7 @@ fn accept_at(
 ) -> Vec<u8> {
     let decoded = server.read(input, now).unwrap();
     let consumed = decoded.consumed;
-    let Some(wscore::Event::Request(request)) = decoded.event else {
-        panic!("no request event")
-    };
+    let Some(wscore::Event::Request(request)) = decoded.event else { panic!("no request event") };
     let mut out = vec![0u8; 1024];
     let n = server.accept(&request, options, &mut out).unwrap();
     input.drain(..consumed);
@@ -53,10 +51,7 @@ fn server_reads_the_request_accepts_and_reads_the_frames_behind_it() {
     let reply = accept(
         &mut server,
         &mut input,
-        &AcceptOptions {
-            subprotocol: Some("v1.chat"),
-            ..Default::default()
-        },
+        &AcceptOptions { subprotocol: Some("v1.chat"), ..Default::default() },
     );
     assert_eq!(
         reply,
@@ -73,15 +68,9 @@ fn nothing_moves_until_the_request_is_answered() {
     let mut input = REQUEST.to_vec();
     let d = server.read(&mut input, Instant(0)).unwrap();
     assert!(matches!(d.event, Some(wscore::Event::Request(_))));
-    assert_eq!(
-        server.read(&mut [], Instant(0)).unwrap_err(),
-        Error::Handshaking
-    );
+    assert_eq!(server.read(&mut [], Instant(0)).unwrap_err(), Error::Handshaking);
     let mut out = [0u8; 64];
-    assert_eq!(
-        server.encode(Outgoing::Text("early"), &mut out),
-        Err(Error::Handshaking)
-    );
+    assert_eq!(server.encode(Outgoing::Text("early"), &mut out), Err(Error::Handshaking));
     // A too-small buffer leaves the request waiting.
     let mut parsed = [EMPTY_HEADER; 16];
     let Ok(Status::Complete(request)) =
@@ -94,9 +83,7 @@ fn nothing_moves_until_the_request_is_answered() {
         Err(Error::BufferTooSmall { .. })
     ));
     let mut out = [0u8; 256];
-    assert!(server
-        .accept(&request, &AcceptOptions::default(), &mut out)
-        .is_ok());
+    assert!(server.accept(&request, &AcceptOptions::default(), &mut out).is_ok());
     assert_eq!(
         server.accept(&request, &AcceptOptions::default(), &mut out),
         Err(Error::NoRequestPending)
@@ -105,24 +92,14 @@ fn nothing_moves_until_the_request_is_answered() {
 
 #[test]
 fn a_bad_request_is_answered_with_the_right_status_then_closed() {
-    let bad = String::from_utf8(REQUEST.to_vec())
-        .unwrap()
-        .replace("Version: 13", "Version: 8");
+    let bad = String::from_utf8(REQUEST.to_vec()).unwrap().replace("Version: 13", "Version: 8");
     let mut server = Connection::server(Config::default());
     let got = events(&mut server, bad.as_bytes());
-    assert_eq!(
-        got,
-        vec![Ev::Err(Error::Handshake(
-            HandshakeError::UnsupportedVersion
-        ))]
-    );
+    assert_eq!(got, vec![Ev::Err(Error::Handshake(HandshakeError::UnsupportedVersion))]);
     assert_eq!(server.state(), State::Closed(CloseCode::ABNORMAL));
     assert!(!server.close_expected(), "the rejection is not flushed yet");
     let answer = String::from_utf8(transmit(&mut server)).unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
-        "{answer}"
-    );
+    assert!(answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{answer}");
     assert!(answer.contains("Sec-WebSocket-Version: 13\r\n"), "{answer}");
     assert!(server.close_expected());
     assert!(transmit(&mut server).is_empty());
@@ -142,40 +119,22 @@ fn the_application_can_refuse_an_origin() {
 
 #[test]
 fn handshake_limits_come_from_the_config() {
-    let config = Config {
-        max_handshake_head: 100,
-        ..Config::default()
-    };
+    let config = Config { max_handshake_head: 100, ..Config::default() };
     let mut server = Connection::server(config);
     let got = events(&mut server, REQUEST);
-    assert_eq!(
-        got,
-        vec![Ev::Err(Error::Handshake(HandshakeError::HeadTooLarge {
-            limit: 100
-        }))]
-    );
+    assert_eq!(got, vec![Ev::Err(Error::Handshake(HandshakeError::HeadTooLarge { limit: 100 }))]);
     assert!(transmit(&mut server).starts_with(b"HTTP/1.1 431 "));
 
-    let config = Config {
-        max_handshake_headers: 3,
-        ..Config::default()
-    };
+    let config = Config { max_handshake_headers: 3, ..Config::default() };
     let mut server = Connection::server(config);
     let got = events(&mut server, REQUEST);
-    assert_eq!(
-        got,
-        vec![Ev::Err(Error::Handshake(HandshakeError::TooManyHeaders {
-            limit: 3
-        }))]
-    );
+    assert_eq!(got, vec![Ev::Err(Error::Handshake(HandshakeError::TooManyHeaders { limit: 3 }))]);
 }
 
 #[test]
 fn client_and_server_connect_in_memory_and_exchange_frames() {
-    let request = ClientRequest {
-        subprotocols: &["v2", "v1"],
-        ..ClientRequest::new("example.com", "/feed")
-    };
+    let request =
+        ClientRequest { subprotocols: &["v2", "v1"], ..ClientRequest::new("example.com", "/feed") };
     let (mut client, request_bytes) = client(&request);
     assert_eq!(client.state(), State::Handshake);
     let mut server = Connection::server(Config::default());
@@ -183,18 +142,12 @@ fn client_and_server_connect_in_memory_and_exchange_frames() {
     let answer = accept(
         &mut server,
         &mut input,
-        &AcceptOptions {
-            subprotocol: Some("v1"),
-            ..Default::default()
-        },
+        &AcceptOptions { subprotocol: Some("v1"), ..Default::default() },
     );
     // The 101 and a first frame arrive in one packet.
     let first = encode(&mut server, Outgoing::Text("welcome")).unwrap();
     let got = events(&mut client, &[answer, first].concat());
-    assert_eq!(
-        got,
-        vec![Ev::Response(Some("v1".into())), Ev::text("welcome")]
-    );
+    assert_eq!(got, vec![Ev::Response(Some("v1".into())), Ev::text("welcome")]);
     assert_eq!(client.state(), State::Open);
     let reply = encode(&mut client, Outgoing::Text("thanks")).unwrap();
     assert_eq!(events(&mut server, &reply), vec![Ev::text("thanks")]);
@@ -220,10 +173,7 @@ fn a_redirect_fails_the_handshake_and_leaves_the_response_readable() {
 
 #[test]
 fn the_client_checks_the_servers_choices() {
-    let request = ClientRequest {
-        subprotocols: &["chat"],
-        ..ClientRequest::new("h", "/")
-    };
+    let request = ClientRequest { subprotocols: &["chat"], ..ClientRequest::new("h", "/") };
     let (mut c, _) = client(&request);
     // A correct accept key for this client's nonce is needed to reach the
     // subprotocol check: take it from a server that accepts.
@@ -235,9 +185,7 @@ fn the_client_checks_the_servers_choices() {
         .replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: other\r\n\r\n");
     assert_eq!(
         events(&mut c, forged.as_bytes()),
-        vec![Ev::Err(Error::Handshake(
-            HandshakeError::SubprotocolNotOffered
-        ))]
+        vec![Ev::Err(Error::Handshake(HandshakeError::SubprotocolNotOffered))]
     );
     let (mut c, _) = client(&request);
     let wrong_key =
@@ -253,10 +201,7 @@ fn the_client_checks_the_servers_choices() {
 fn offers_too_long_to_remember_are_refused_up_front() {
     let many: Vec<String> = (0..17).map(|i| format!("p{i}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    let request = ClientRequest {
-        subprotocols: &many,
-        ..ClientRequest::new("h", "/")
-    };
+    let request = ClientRequest { subprotocols: &many, ..ClientRequest::new("h", "/") };
     let mut out = [0u8; 1024];
     assert_eq!(
         Connection::client_with_seed(Config::default(), [1; 32], &request, &mut out).err(),
@@ -276,17 +221,9 @@ fn keepalive_starts_only_once_the_connection_is_open() {
     let mut server = Connection::server(config);
     assert_eq!(server.poll_timeout(), None);
     server.handle_timeout(Instant(10_000)).unwrap();
-    assert!(
-        transmit(&mut server).is_empty(),
-        "no Ping before the handshake is done"
-    );
+    assert!(transmit(&mut server).is_empty(), "no Ping before the handshake is done");
     let mut input = REQUEST.to_vec();
-    accept_at(
-        &mut server,
-        &mut input,
-        &AcceptOptions::default(),
-        Instant(10_000),
-    );
+    accept_at(&mut server, &mut input, &AcceptOptions::default(), Instant(10_000));
     assert_eq!(server.poll_timeout(), Some(Instant(11_000)));
 }
 
@@ -342,9 +279,7 @@ fn handshake_then_frames(server: &mut Connection, stream: &[u8], sizes: &[usize]
             match d.event {
                 Some(wscore::Event::Request(request)) => {
                     seen.push(Ev::Request(request.path().into()));
-                    server
-                        .accept(&request, &AcceptOptions::default(), &mut out)
-                        .unwrap();
+                    server.accept(&request, &AcceptOptions::default(), &mut out).unwrap();
                 }
                 Some(other) => seen.push(owned(other)),
                 None => {

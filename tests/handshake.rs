@@ -119,18 +119,12 @@ fn rfc_6455_request_example() {
     assert_eq!(req.origin(), Some("http://example.com"));
     assert_eq!(req.key(), "dGhlIHNhbXBsZSBub25jZQ==");
     assert_eq!(req.accept_key().as_str(), RFC_ACCEPT);
-    assert_eq!(
-        req.subprotocols().collect::<Vec<_>>(),
-        ["chat", "superchat"]
-    );
+    assert_eq!(req.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
     assert_eq!(req.extensions().count(), 0);
     assert_eq!(req.head_len(), buf.len());
 
     let mut out = [0u8; 256];
-    let options = AcceptOptions {
-        subprotocol: Some("chat"),
-        ..AcceptOptions::default()
-    };
+    let options = AcceptOptions { subprotocol: Some("chat"), ..AcceptOptions::default() };
     let n = write_accept(&req, &options, &mut out).unwrap();
     assert_eq!(
         std::str::from_utf8(&out[..n]).unwrap(),
@@ -167,22 +161,14 @@ fn chrome_like_request_is_accepted_with_every_field() {
     assert_eq!(req.key(), "x3JJHMbDL1EzLkh9GBhXDw==");
     assert_eq!(req.accept_key().as_str(), "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
     assert_eq!(req.subprotocols().count(), 0);
-    let offers: Vec<_> = req
-        .extensions()
-        .map(|e| (e.name(), e.params().collect::<Vec<_>>()))
-        .collect();
-    assert_eq!(
-        offers,
-        [("permessage-deflate", vec![("client_max_window_bits", None)])]
-    );
+    let offers: Vec<_> =
+        req.extensions().map(|e| (e.name(), e.params().collect::<Vec<_>>())).collect();
+    assert_eq!(offers, [("permessage-deflate", vec![("client_max_window_bits", None)])]);
     assert_eq!(req.header("cookie"), Some(&b"session=abc; theme=dark"[..]));
     assert_eq!(req.header("USER-AGENT").map(<[u8]>::len), Some(101));
     assert_eq!(req.header("X-Missing"), None);
     assert_eq!(req.headers().count(), 13);
-    assert_eq!(
-        req.headers().nth(2).map(|h| (h.name, h.value)),
-        Some(("Pragma", &b"no-cache"[..]))
-    );
+    assert_eq!(req.headers().nth(2).map(|h| (h.name, h.value)), Some(("Pragma", &b"no-cache"[..])));
     assert_eq!(req.head_len(), CHROME_REQUEST.len());
 
     let mut out = [0u8; 512];
@@ -211,10 +197,7 @@ fn firefox_connection_list_is_accepted() {
 
 #[test]
 fn repeated_connection_headers_are_accepted() {
-    let buf = request_replacing(
-        "Connection:",
-        "Connection: keep-alive\r\nconnection: UPGRADE\r\n",
-    );
+    let buf = request_replacing("Connection:", "Connection: keep-alive\r\nconnection: UPGRADE\r\n");
     assert_eq!(complete_request(buf.as_bytes()).path(), "/chat");
 }
 
@@ -230,10 +213,7 @@ fn subprotocols_across_repeated_headers() {
         "Sec-WebSocket-Protocol: v2.chat, v1.chat\r\nX-Other: 1\r\nSec-WebSocket-Protocol: ,mqtt,\r\n",
     );
     let req = complete_request(buf.as_bytes());
-    assert_eq!(
-        req.subprotocols().collect::<Vec<_>>(),
-        ["v2.chat", "v1.chat", "mqtt"]
-    );
+    assert_eq!(req.subprotocols().collect::<Vec<_>>(), ["v2.chat", "v1.chat", "mqtt"]);
 }
 
 #[test]
@@ -244,19 +224,14 @@ fn extensions_with_quoted_values_and_repeated_headers() {
          Sec-WebSocket-Extensions: x-custom; a=b\r\n",
     );
     let req = complete_request(buf.as_bytes());
-    let offers: Vec<_> = req
-        .extensions()
-        .map(|e| (e.name(), e.params().collect::<Vec<_>>()))
-        .collect();
+    let offers: Vec<_> =
+        req.extensions().map(|e| (e.name(), e.params().collect::<Vec<_>>())).collect();
     assert_eq!(
         offers,
         [
             (
                 "permessage-deflate",
-                vec![
-                    ("client_max_window_bits", Some("10")),
-                    ("server_no_context_takeover", None)
-                ]
+                vec![("client_max_window_bits", Some("10")), ("server_no_context_takeover", None)]
             ),
             ("permessage-deflate", vec![]),
             ("x-custom", vec![("a", Some("b"))]),
@@ -271,10 +246,7 @@ fn bytes_after_the_head_are_preserved() {
     buf.extend_from_slice(b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58GET / HTTP/1.1\r\n\r\n");
     let req = complete_request(&buf);
     assert_eq!(req.head_len(), head_len);
-    assert_eq!(
-        &buf[req.head_len()..][..11],
-        b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
-    );
+    assert_eq!(&buf[req.head_len()..][..11], b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
 }
 
 #[test]
@@ -320,11 +292,7 @@ fn absent_origin_is_none() {
 fn an_unfinished_head_is_partial() {
     let buf = valid_request_with("");
     for len in [0, 1, 5, buf.len() / 2, buf.len() - 2, buf.len() - 1] {
-        assert_eq!(
-            request(&buf.as_bytes()[..len]).ok(),
-            Some(Status::Partial),
-            "{len}"
-        );
+        assert_eq!(request(&buf.as_bytes()[..len]).ok(), Some(Status::Partial), "{len}");
     }
 }
 
@@ -339,31 +307,20 @@ fn assert_request_error(buf: &[u8], error: HandshakeError, status: u16) {
 fn header_line_over_the_limit_is_431() {
     let long = format!("X-Long: {}\r\n", "a".repeat(DEFAULT_MAX_HEAD_LEN));
     let buf = valid_request_with(&long);
-    assert_request_error(
-        buf.as_bytes(),
-        HandshakeError::HeadTooLarge { limit: 8192 },
-        431,
-    );
+    assert_request_error(buf.as_bytes(), HandshakeError::HeadTooLarge { limit: 8192 }, 431);
     // The error comes as soon as the limit is reached, not at the end.
     assert_eq!(
         request_error(&buf.as_bytes()[..DEFAULT_MAX_HEAD_LEN]),
         HandshakeError::HeadTooLarge { limit: 8192 }
     );
-    assert_eq!(
-        request(&buf.as_bytes()[..DEFAULT_MAX_HEAD_LEN - 1]).ok(),
-        Some(Status::Partial)
-    );
+    assert_eq!(request(&buf.as_bytes()[..DEFAULT_MAX_HEAD_LEN - 1]).ok(), Some(Status::Partial));
 }
 
 #[test]
 fn a_head_that_never_ends_is_431() {
     // A request line that goes on and on.
     let buf = format!("GET /{}", "a".repeat(10_000));
-    assert_request_error(
-        buf.as_bytes(),
-        HandshakeError::HeadTooLarge { limit: 8192 },
-        431,
-    );
+    assert_request_error(buf.as_bytes(), HandshakeError::HeadTooLarge { limit: 8192 }, 431);
     // Many short header lines, with enough slots that only the length counts.
     let mut buf = String::from("GET / HTTP/1.1\r\n");
     while buf.len() < 9000 {
@@ -385,9 +342,7 @@ fn a_head_of_exactly_the_limit_is_accepted() {
     let mut slots = [EMPTY_HEADER; 8];
     assert_eq!(
         parse_request(buf.as_bytes(), &mut slots, buf.len() - 1).err(),
-        Some(HandshakeError::HeadTooLarge {
-            limit: buf.len() - 1
-        })
+        Some(HandshakeError::HeadTooLarge { limit: buf.len() - 1 })
     );
 }
 
@@ -400,11 +355,7 @@ fn too_many_headers_is_431() {
     // One more does not.
     let extra: String = (0..28).map(|i| format!("X-H{i}: v\r\n")).collect();
     let buf = valid_request_with(&extra);
-    assert_request_error(
-        buf.as_bytes(),
-        HandshakeError::TooManyHeaders { limit: 32 },
-        431,
-    );
+    assert_request_error(buf.as_bytes(), HandshakeError::TooManyHeaders { limit: 32 }, 431);
     let mut slots = [EMPTY_HEADER; 3];
     assert_eq!(
         parse_request(valid_request_with("").as_bytes(), &mut slots, 8192).err(),
@@ -419,27 +370,18 @@ fn ssh_preface_is_malformed() {
         HandshakeError::MalformedHttp,
         400,
     );
-    assert_request_error(
-        b"SSH-2.0-OpenSSH_9.6\r\n",
-        HandshakeError::MalformedHttp,
-        400,
-    );
+    assert_request_error(b"SSH-2.0-OpenSSH_9.6\r\n", HandshakeError::MalformedHttp, 400);
 }
 
 #[test]
 fn http2_prior_knowledge_preface_is_malformed() {
-    assert_request_error(
-        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-        HandshakeError::MalformedHttp,
-        400,
-    );
+    assert_request_error(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", HandshakeError::MalformedHttp, 400);
 }
 
 #[test]
 fn tls_client_hello_is_detected() {
-    let hello: &[u8] = &[
-        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x5b, 0x2c, 0x9a,
-    ];
+    let hello: &[u8] =
+        &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x5b, 0x2c, 0x9a];
     assert_request_error(hello, HandshakeError::UnexpectedTls, 400);
     // Already on its first byte.
     assert_request_error(&hello[..1], HandshakeError::UnexpectedTls, 400);
@@ -484,10 +426,7 @@ fn keys_that_are_not_16_bytes_of_base64_are_rejected() {
         "",                             // empty
         "dGhlIHNhbXBsZSBub25jZQ==dGhl", // too long
     ] {
-        let buf = request_replacing(
-            "Sec-WebSocket-Key:",
-            &format!("Sec-WebSocket-Key: {key}\r\n"),
-        );
+        let buf = request_replacing("Sec-WebSocket-Key:", &format!("Sec-WebSocket-Key: {key}\r\n"));
         assert_request_error(buf.as_bytes(), HandshakeError::InvalidKey, 400);
     }
     let mut buf = valid_request_with("").into_bytes();
@@ -519,11 +458,7 @@ fn invalid_host_is_rejected() {
 #[test]
 fn duplicate_host_is_rejected() {
     let buf = valid_request_with("Host: evil.example\r\n");
-    assert_request_error(
-        buf.as_bytes(),
-        HandshakeError::DuplicateHeader { name: "Host" },
-        400,
-    );
+    assert_request_error(buf.as_bytes(), HandshakeError::DuplicateHeader { name: "Host" }, 400);
 }
 
 #[test]
@@ -578,17 +513,9 @@ fn plain_get_is_not_websocket_and_stays_readable() {
 #[test]
 fn connection_keep_alive_without_upgrade_is_rejected() {
     let buf = request_replacing("Connection:", "Connection: keep-alive\r\n");
-    assert_request_error(
-        buf.as_bytes(),
-        HandshakeError::MissingConnectionUpgrade,
-        400,
-    );
+    assert_request_error(buf.as_bytes(), HandshakeError::MissingConnectionUpgrade, 400);
     let buf = request_replacing("Connection:", "");
-    assert_request_error(
-        buf.as_bytes(),
-        HandshakeError::MissingConnectionUpgrade,
-        400,
-    );
+    assert_request_error(buf.as_bytes(), HandshakeError::MissingConnectionUpgrade, 400);
     let head = request_head(buf.as_bytes());
     assert!(head.is_websocket_upgrade());
 }
@@ -637,10 +564,7 @@ fn write_accept_reports_the_size_and_leaves_the_buffer_untouched() {
     let mut exact = vec![0xAA; needed];
     assert_eq!(write_accept(&req, &options, &mut exact), Ok(needed));
     assert_eq!(exact, big[..needed]);
-    assert_eq!(
-        write_accept(&req, &options, &mut []),
-        Err(WriteError::BufferTooSmall { needed })
-    );
+    assert_eq!(write_accept(&req, &options, &mut []), Err(WriteError::BufferTooSmall { needed }));
 }
 
 #[test]
@@ -673,24 +597,15 @@ fn write_accept_refuses_injection_and_unoffered_choices() {
             WriteError::ReservedHeader { index: 0 },
         ),
         (
-            AcceptOptions {
-                subprotocol: Some("chat\r\nX-Evil: 1"),
-                ..AcceptOptions::default()
-            },
+            AcceptOptions { subprotocol: Some("chat\r\nX-Evil: 1"), ..AcceptOptions::default() },
             WriteError::InvalidSubprotocol,
         ),
         (
-            AcceptOptions {
-                subprotocol: Some(""),
-                ..AcceptOptions::default()
-            },
+            AcceptOptions { subprotocol: Some(""), ..AcceptOptions::default() },
             WriteError::InvalidSubprotocol,
         ),
         (
-            AcceptOptions {
-                subprotocol: Some("superchat"),
-                ..AcceptOptions::default()
-            },
+            AcceptOptions { subprotocol: Some("superchat"), ..AcceptOptions::default() },
             WriteError::SubprotocolNotOffered,
         ),
         (
@@ -765,10 +680,7 @@ fn write_reject_outputs() {
     );
     assert_eq!(reject(101, &[]), Err(WriteError::InvalidStatus(101)));
     assert_eq!(reject(200, &[]), Err(WriteError::InvalidStatus(200)));
-    assert_eq!(
-        reject(400, &[("X", "a\nb")]),
-        Err(WriteError::InvalidHeaderValue { index: 0 })
-    );
+    assert_eq!(reject(400, &[("X", "a\nb")]), Err(WriteError::InvalidHeaderValue { index: 0 }));
     assert_eq!(
         reject(400, &[("Content-Length", "5")]),
         Err(WriteError::ReservedHeader { index: 0 })
@@ -777,19 +689,13 @@ fn write_reject_outputs() {
         reject(426, &[("sec-websocket-version", "8")]),
         Err(WriteError::ReservedHeader { index: 0 })
     );
-    assert_eq!(
-        reject(400, &[("Sec-WebSocket-Version", "13")]).map(|s| s.len()),
-        Ok(93)
-    );
+    assert_eq!(reject(400, &[("Sec-WebSocket-Version", "13")]).map(|s| s.len()), Ok(93));
 }
 
 #[test]
 fn write_reject_reports_the_size_and_leaves_the_buffer_untouched() {
     let mut out = [0x55u8; 60];
-    assert_eq!(
-        write_reject(431, &[], &mut out),
-        Err(WriteError::BufferTooSmall { needed: 86 })
-    );
+    assert_eq!(write_reject(431, &[], &mut out), Err(WriteError::BufferTooSmall { needed: 86 }));
     assert!(out.iter().all(|&b| b == 0x55));
 }
 
@@ -864,10 +770,7 @@ fn write_request_is_byte_exact() {
     let req = complete_request(&out[..n]);
     assert_eq!(req.path(), "/chat?room=1");
     assert_eq!(req.origin(), Some("http://example.com"));
-    assert_eq!(
-        req.subprotocols().collect::<Vec<_>>(),
-        ["chat", "superchat"]
-    );
+    assert_eq!(req.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
     assert_eq!(req.accept_key(), key.accept_key());
 }
 
@@ -900,85 +803,36 @@ fn write_request_refuses_bad_input() {
     let key = ClientKey::from_random([0; 16]);
     let base = ClientRequest::new("example.com", "/chat");
     let cases = [
-        (
-            ClientRequest {
-                host: "example.com\r\nX-Evil: 1",
-                ..base
-            },
-            WriteError::InvalidHost,
-        ),
+        (ClientRequest { host: "example.com\r\nX-Evil: 1", ..base }, WriteError::InvalidHost),
         (ClientRequest { host: "", ..base }, WriteError::InvalidHost),
+        (ClientRequest { path: "/chat HTTP/1.1\r\nX-Evil: 1", ..base }, WriteError::InvalidPath),
+        (ClientRequest { path: "chat", ..base }, WriteError::InvalidPath),
+        (ClientRequest { path: "/caf\u{e9}", ..base }, WriteError::InvalidPath),
+        (ClientRequest { subprotocols: &["chat", "a,b"], ..base }, WriteError::InvalidSubprotocol),
         (
-            ClientRequest {
-                path: "/chat HTTP/1.1\r\nX-Evil: 1",
-                ..base
-            },
-            WriteError::InvalidPath,
-        ),
-        (
-            ClientRequest {
-                path: "chat",
-                ..base
-            },
-            WriteError::InvalidPath,
-        ),
-        (
-            ClientRequest {
-                path: "/caf\u{e9}",
-                ..base
-            },
-            WriteError::InvalidPath,
-        ),
-        (
-            ClientRequest {
-                subprotocols: &["chat", "a,b"],
-                ..base
-            },
-            WriteError::InvalidSubprotocol,
-        ),
-        (
-            ClientRequest {
-                subprotocols: &["chat", "mqtt", "chat"],
-                ..base
-            },
+            ClientRequest { subprotocols: &["chat", "mqtt", "chat"], ..base },
             WriteError::DuplicateSubprotocol,
         ),
         (
-            ClientRequest {
-                extensions: Some("permessage-deflate\r\nX-Evil: 1"),
-                ..base
-            },
+            ClientRequest { extensions: Some("permessage-deflate\r\nX-Evil: 1"), ..base },
             WriteError::InvalidExtensions,
         ),
         (
-            ClientRequest {
-                extra_headers: &[("Origin", "http://a\r\nX-Evil: 1")],
-                ..base
-            },
+            ClientRequest { extra_headers: &[("Origin", "http://a\r\nX-Evil: 1")], ..base },
             WriteError::InvalidHeaderValue { index: 0 },
         ),
         (
-            ClientRequest {
-                extra_headers: &[("Origin", "o"), ("", "x")],
-                ..base
-            },
+            ClientRequest { extra_headers: &[("Origin", "o"), ("", "x")], ..base },
             WriteError::InvalidHeaderName { index: 1 },
         ),
         (
-            ClientRequest {
-                extra_headers: &[("Sec-WebSocket-Key", "forged")],
-                ..base
-            },
+            ClientRequest { extra_headers: &[("Sec-WebSocket-Key", "forged")], ..base },
             WriteError::ReservedHeader { index: 0 },
         ),
     ];
     for (request, error) in cases {
         let mut out = [0xAAu8; 512];
-        assert_eq!(
-            write_request(&request, &key, &mut out),
-            Err(error),
-            "{request:?}"
-        );
+        assert_eq!(write_request(&request, &key, &mut out), Err(error), "{request:?}");
         assert!(out.iter().all(|&b| b == 0xAA));
     }
 }
@@ -999,10 +853,7 @@ fn rfc_6455_response_example() {
     assert_eq!(res.status(), 101);
     assert_eq!(res.subprotocol(), Some("chat"));
     assert_eq!(res.extensions().count(), 0);
-    assert_eq!(
-        res.header("sec-websocket-accept"),
-        Some(RFC_ACCEPT.as_bytes())
-    );
+    assert_eq!(res.header("sec-websocket-accept"), Some(RFC_ACCEPT.as_bytes()));
     assert_eq!(res.headers().count(), 4);
     assert_eq!(res.head_len(), buf.len());
 }
@@ -1014,18 +865,14 @@ fn response_bytes_after_the_head_are_preserved() {
     let mut buf = answer_with("").into_bytes();
     let head_len = buf.len();
     buf.extend_from_slice(b"\x81\x05Hello");
-    let Ok(Status::Complete(res)) = response(&buf, &key, &offer) else {
-        panic!()
-    };
+    let Ok(Status::Complete(res)) = response(&buf, &key, &offer) else { panic!() };
     assert_eq!(res.head_len(), head_len);
     assert_eq!(&buf[res.head_len()..], b"\x81\x05Hello");
     assert_eq!(res.subprotocol(), None);
 
     // The same with bare LF line ends.
     let lf = answer_with("").replace("\r\n", "\n") + "\x01\x00";
-    let Ok(Status::Complete(res)) = response(lf.as_bytes(), &key, &offer) else {
-        panic!()
-    };
+    let Ok(Status::Complete(res)) = response(lf.as_bytes(), &key, &offer) else { panic!() };
     assert_eq!(&lf.as_bytes()[res.head_len()..], b"\x01\x00");
     assert_eq!(res.header("upgrade"), Some(&b"websocket"[..]));
 }
@@ -1045,18 +892,13 @@ fn accepted_extension_with_parameters() {
     else {
         panic!()
     };
-    let ext: Vec<_> = res
-        .extensions()
-        .map(|e| (e.name(), e.params().collect::<Vec<_>>()))
-        .collect();
+    let ext: Vec<_> =
+        res.extensions().map(|e| (e.name(), e.params().collect::<Vec<_>>())).collect();
     assert_eq!(
         ext,
         [(
             "Permessage-Deflate",
-            vec![
-                ("server_no_context_takeover", None),
-                ("client_max_window_bits", Some("12"))
-            ]
+            vec![("server_no_context_takeover", None), ("client_max_window_bits", Some("12"))]
         )]
     );
 }
@@ -1082,16 +924,11 @@ fn missing_or_duplicate_accept_is_rejected() {
     let offer = ClientRequest::new("h", "/");
     let buf =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::MissingAccept
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::MissingAccept);
     let buf = answer_with(&format!("Sec-WebSocket-Accept: {RFC_ACCEPT}\r\n"));
     assert_eq!(
         response_error(buf.as_bytes(), &offer),
-        HandshakeError::DuplicateHeader {
-            name: "Sec-WebSocket-Accept"
-        }
+        HandshakeError::DuplicateHeader { name: "Sec-WebSocket-Accept" }
     );
 }
 
@@ -1099,20 +936,11 @@ fn missing_or_duplicate_accept_is_rejected() {
 fn missing_upgrade_or_connection_in_the_answer_is_rejected() {
     let offer = ClientRequest::new("h", "/");
     let buf = answer_with("").replace("Upgrade: websocket\r\n", "");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::MissingUpgrade
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::MissingUpgrade);
     let buf = answer_with("").replace("Upgrade: websocket\r\n", "Upgrade: h2c\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::MissingUpgrade
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::MissingUpgrade);
     let buf = answer_with("").replace("Connection: Upgrade\r\n", "Connection: keep-alive\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::MissingConnectionUpgrade
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::MissingConnectionUpgrade);
 }
 
 #[test]
@@ -1121,25 +949,14 @@ fn redirect_is_an_error_with_readable_location() {
     let offer = ClientRequest::new("example.com", "/chat");
     let buf = b"HTTP/1.1 301 Moved Permanently\r\nLocation: wss://example.com/chat\r\n\
                 Content-Length: 0\r\n\r\n";
-    assert_eq!(
-        response_error(buf, &offer),
-        HandshakeError::UnexpectedStatus(301)
-    );
+    assert_eq!(response_error(buf, &offer), HandshakeError::UnexpectedStatus(301));
     let mut slots = [EMPTY_HEADER; 16];
-    let Ok(Status::Complete(head)) = ResponseHead::parse(buf, &mut slots, 8192) else {
-        panic!()
-    };
-    assert_eq!(
-        head.validate(&key, &offer).err(),
-        Some(HandshakeError::UnexpectedStatus(301))
-    );
+    let Ok(Status::Complete(head)) = ResponseHead::parse(buf, &mut slots, 8192) else { panic!() };
+    assert_eq!(head.validate(&key, &offer).err(), Some(HandshakeError::UnexpectedStatus(301)));
     assert_eq!(head.status(), 301);
     assert_eq!(head.reason(), "Moved Permanently");
     assert_eq!(head.version(), 1);
-    assert_eq!(
-        head.header("Location"),
-        Some(&b"wss://example.com/chat"[..])
-    );
+    assert_eq!(head.header("Location"), Some(&b"wss://example.com/chat"[..]));
     assert_eq!(head.head_len(), buf.len());
 }
 
@@ -1150,36 +967,22 @@ fn unauthorized_is_an_error_with_readable_challenge() {
     let buf = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"chat\"\r\n\
                 Content-Length: 12\r\n\r\nunauthorized";
     let mut slots = [EMPTY_HEADER; 16];
-    let Ok(Status::Complete(head)) = ResponseHead::parse(buf, &mut slots, 8192) else {
-        panic!()
-    };
-    assert_eq!(
-        head.validate(&key, &offer).err(),
-        Some(HandshakeError::UnexpectedStatus(401))
-    );
-    assert_eq!(
-        head.header("www-authenticate"),
-        Some(&b"Basic realm=\"chat\""[..])
-    );
+    let Ok(Status::Complete(head)) = ResponseHead::parse(buf, &mut slots, 8192) else { panic!() };
+    assert_eq!(head.validate(&key, &offer).err(), Some(HandshakeError::UnexpectedStatus(401)));
+    assert_eq!(head.header("www-authenticate"), Some(&b"Basic realm=\"chat\""[..]));
     assert_eq!(&buf[head.head_len()..], b"unauthorized");
 }
 
 #[test]
 fn unoffered_subprotocol_is_rejected() {
-    let offer = ClientRequest {
-        subprotocols: &["chat"],
-        ..ClientRequest::new("h", "/")
-    };
+    let offer = ClientRequest { subprotocols: &["chat"], ..ClientRequest::new("h", "/") };
     let buf = answer_with("Sec-WebSocket-Protocol: superchat\r\n");
     let error = response_error(buf.as_bytes(), &offer);
     assert_eq!(error, HandshakeError::SubprotocolNotOffered);
     assert_eq!(error.status(), 502);
     // Case matters for subprotocols.
     let buf = answer_with("Sec-WebSocket-Protocol: Chat\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::SubprotocolNotOffered
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::SubprotocolNotOffered);
     // Nothing offered, something chosen.
     let buf = answer_with("Sec-WebSocket-Protocol: chat\r\n");
     assert_eq!(
@@ -1190,33 +993,20 @@ fn unoffered_subprotocol_is_rejected() {
 
 #[test]
 fn more_than_one_subprotocol_is_rejected() {
-    let offer = ClientRequest {
-        subprotocols: &["chat", "superchat"],
-        ..ClientRequest::new("h", "/")
-    };
+    let offer =
+        ClientRequest { subprotocols: &["chat", "superchat"], ..ClientRequest::new("h", "/") };
     let buf = answer_with("Sec-WebSocket-Protocol: chat, superchat\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::MultipleSubprotocols
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::MultipleSubprotocols);
     let buf = answer_with("Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::MultipleSubprotocols
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::MultipleSubprotocols);
     let buf = answer_with("Sec-WebSocket-Protocol: chat/1\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::InvalidSubprotocols
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::InvalidSubprotocols);
 }
 
 #[test]
 fn unoffered_extension_is_rejected() {
-    let offer = ClientRequest {
-        extensions: Some("permessage-deflate"),
-        ..ClientRequest::new("h", "/")
-    };
+    let offer =
+        ClientRequest { extensions: Some("permessage-deflate"), ..ClientRequest::new("h", "/") };
     let buf = answer_with("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n");
     let error = response_error(buf.as_bytes(), &offer);
     assert_eq!(error, HandshakeError::ExtensionNotOffered);
@@ -1227,28 +1017,19 @@ fn unoffered_extension_is_rejected() {
         HandshakeError::ExtensionNotOffered
     );
     let buf = answer_with("Sec-WebSocket-Extensions: permessage-deflate;;\r\n");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::InvalidExtensions
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::InvalidExtensions);
 }
 
 #[test]
 fn http_1_0_answer_and_tls_alert_are_rejected() {
     let offer = ClientRequest::new("h", "/");
     let buf = answer_with("").replace("HTTP/1.1", "HTTP/1.0");
-    assert_eq!(
-        response_error(buf.as_bytes(), &offer),
-        HandshakeError::UnsupportedHttpVersion
-    );
+    assert_eq!(response_error(buf.as_bytes(), &offer), HandshakeError::UnsupportedHttpVersion);
     assert_eq!(
         response_error(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46], &offer),
         HandshakeError::UnexpectedTls
     );
-    assert_eq!(
-        response_error(b"SSH-2.0-OpenSSH_9.6\r\n", &offer),
-        HandshakeError::MalformedHttp
-    );
+    assert_eq!(response_error(b"SSH-2.0-OpenSSH_9.6\r\n", &offer), HandshakeError::MalformedHttp);
 }
 
 #[test]
@@ -1300,9 +1081,7 @@ fn client_and_server_agree() {
     let mut response_buf = [0u8; 1024];
     let m = write_accept(&req, &options, &mut response_buf).unwrap();
 
-    let Ok(Status::Complete(res)) = response(&response_buf[..m], &key, &offer) else {
-        panic!()
-    };
+    let Ok(Status::Complete(res)) = response(&response_buf[..m], &key, &offer) else { panic!() };
     assert_eq!(res.subprotocol(), Some("v1.chat"));
     let ext = res.extensions().next().unwrap();
     assert_eq!(ext.param("client_max_window_bits"), Some(Some("15")));

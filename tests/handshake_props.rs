@@ -26,10 +26,7 @@ fn extension_list() -> impl Strategy<Value = Option<String>> {
             },
         );
     let ext = (token(), vec(param, 0..3)).prop_map(|(name, params)| {
-        std::iter::once(name)
-            .chain(params)
-            .collect::<Vec<_>>()
-            .join("; ")
+        std::iter::once(name).chain(params).collect::<Vec<_>>().join("; ")
     });
     prop::option::of(vec(ext, 1..4).prop_map(|exts| exts.join(", ")))
 }
@@ -50,11 +47,8 @@ struct Offer {
 impl Offer {
     fn with_request<R>(&self, f: impl FnOnce(&ClientRequest<'_>) -> R) -> R {
         let subprotocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
-        let extra: Vec<(&str, &str)> = self
-            .extra
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let extra: Vec<(&str, &str)> =
+            self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         f(&ClientRequest {
             host: &self.host,
             path: &self.path,
@@ -72,10 +66,7 @@ impl Offer {
             .expect("generated offers are valid");
         let mut head = out[..n].to_vec();
         if self.bare_lf {
-            head = String::from_utf8(head)
-                .expect("ASCII")
-                .replace("\r\n", "\n")
-                .into_bytes();
+            head = String::from_utf8(head).expect("ASCII").replace("\r\n", "\n").into_bytes();
         }
         let head_len = head.len();
         head.extend_from_slice(&self.trailing);
@@ -98,16 +89,7 @@ fn offer() -> impl Strategy<Value = Offer> {
             |(host, path, mut subprotocols, extensions, extra, key, bare_lf, trailing)| {
                 subprotocols.sort();
                 subprotocols.dedup();
-                Offer {
-                    host,
-                    path,
-                    subprotocols,
-                    extensions,
-                    extra,
-                    key,
-                    bare_lf,
-                    trailing,
-                }
+                Offer { host, path, subprotocols, extensions, extra, key, bare_lf, trailing }
             },
         )
 }
@@ -130,13 +112,7 @@ fn exercise_request_head(head: &RequestHead<'_>) {
 }
 
 fn exercise_request(req: &Request<'_>) {
-    let _ = (
-        req.path(),
-        req.host(),
-        req.origin(),
-        req.key(),
-        req.accept_key(),
-    );
+    let _ = (req.path(), req.host(), req.origin(), req.key(), req.accept_key());
     let _ = req.subprotocols().count();
     for ext in req.extensions() {
         let _ = (ext.name(), ext.params().count(), ext.param("x"));
@@ -155,11 +131,7 @@ fn exercise_response(res: &Response<'_>) {
 
 /// The headers httparse stored in the slots (filled from the front).
 fn slot_headers<'b>(slots: &[Header<'b>]) -> Vec<(&'b str, &'b [u8])> {
-    slots
-        .iter()
-        .take_while(|h| !h.name.is_empty())
-        .map(|h| (h.name, h.value))
-        .collect()
+    slots.iter().take_while(|h| !h.name.is_empty()).map(|h| (h.name, h.value)).collect()
 }
 
 /// Heads whose header lines mix valid `name: value` lines with bytes that

@@ -33,12 +33,7 @@ fn msg() -> impl Strategy<Value = Msg> {
         .prop_map(|((kind, payload), cuts, ping_inside)| {
             let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (payload.len() + 1)).collect();
             cuts.sort_unstable();
-            Msg::Data {
-                kind,
-                payload,
-                cuts,
-                ping_inside,
-            }
+            Msg::Data { kind, payload, cuts, ping_inside }
         });
     let control = proptest::collection::vec(any::<u8>(), 0..=125);
     prop_oneof![6 => data, 1 => control.clone().prop_map(Msg::Ping), 1 => control.prop_map(Msg::Pong)]
@@ -63,39 +58,21 @@ fn script(
     let mut send = |frame: Outgoing<'_>| wire.extend(encode(sender, frame).expect("valid frame"));
     for m in msgs {
         match m {
-            Msg::Data {
-                kind,
-                payload,
-                cuts,
-                ping_inside,
-            } if cuts.is_empty() => {
+            Msg::Data { kind, payload, cuts, ping_inside } if cuts.is_empty() => {
                 match kind {
                     DataKind::Text => send(Outgoing::Text(std::str::from_utf8(payload).unwrap())),
                     DataKind::Binary => send(Outgoing::Binary(payload)),
                 }
                 let _ = ping_inside;
-                expected.push(Ev::Data {
-                    kind: *kind,
-                    payload: payload.clone(),
-                    fin: true,
-                });
+                expected.push(Ev::Data { kind: *kind, payload: payload.clone(), fin: true });
             }
-            Msg::Data {
-                kind,
-                payload,
-                cuts,
-                ping_inside,
-            } => {
+            Msg::Data { kind, payload, cuts, ping_inside } => {
                 let mut bounds = vec![0];
                 bounds.extend(cuts);
                 bounds.push(payload.len());
                 for (i, w) in bounds.windows(2).enumerate() {
                     let fin = i == bounds.len() - 2;
-                    send(Outgoing::Fragment {
-                        kind: *kind,
-                        payload: &payload[w[0]..w[1]],
-                        fin,
-                    });
+                    send(Outgoing::Fragment { kind: *kind, payload: &payload[w[0]..w[1]], fin });
                     if i == 0 && *ping_inside && !fin {
                         send(Outgoing::Ping(b"inside"));
                         if w[1] > 0 {
@@ -114,11 +91,7 @@ fn script(
                     }
                 }
                 if !(*ping_inside && bounds.len() > 2) {
-                    expected.push(Ev::Data {
-                        kind: *kind,
-                        payload: payload.clone(),
-                        fin: true,
-                    });
+                    expected.push(Ev::Data { kind: *kind, payload: payload.clone(), fin: true });
                 }
             }
             Msg::Ping(p) => {
@@ -132,25 +105,15 @@ fn script(
         }
     }
     if let Some((code, reason)) = close {
-        send(Outgoing::Close(Some(CloseFrame {
-            code: CloseCode(*code),
-            reason,
-        })));
+        send(Outgoing::Close(Some(CloseFrame { code: CloseCode(*code), reason })));
         expected.push(Ev::close(*code, reason));
     }
     (wire, merged(expected))
 }
 
 fn pair_for(sender: Role) -> (Connection, Connection) {
-    let receiver = if sender == Role::Client {
-        Role::Server
-    } else {
-        Role::Client
-    };
-    (
-        connection(sender, Config::default()),
-        connection(receiver, Config::default()),
-    )
+    let receiver = if sender == Role::Client { Role::Server } else { Role::Client };
+    (connection(sender, Config::default()), connection(receiver, Config::default()))
 }
 
 proptest! {
@@ -201,9 +164,17 @@ proptest! {
             let mut more = vec![0x81, 0x80, 0, 0, 0, 0];
             prop_assert_eq!(conn.read(&mut more, Instant(0)).unwrap_err(), Error::Closed);
         }
-        // Whatever happened, queued output drains and is well-formed.
+        // What the connection queued on its own: at most a Pong and a Close,
+        // and after a failure exactly one Close carrying the mapped code.
         let out = transmit(&mut conn);
-        prop_assert!(out.len() <= 2 * 133);
+        let frames = match role {
+            Role::Server => server_frames(&out),
+            Role::Client => client_frames(&out),
+        };
+        prop_assert!(frames.len() <= 2, "{:?}", frames);
+        if let Some(Ev::Err(Error::Protocol(e))) = evs.last() {
+            prop_assert_eq!(close_code_of(&frames), Some(e.close_code().0));
+        }
     }
 
     #[test]

@@ -6,9 +6,7 @@ use wscore::frame::{FrameHeader, OpCode};
 use wscore::{Config, Connection, DataKind, Outgoing, Role};
 
 const HELLO_UNMASKED: [u8; 7] = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
-const HELLO_MASKED: [u8; 11] = [
-    0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
-];
+const HELLO_MASKED: [u8; 11] = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
 
 fn client() -> Connection {
     connection(Role::Client, Config::default())
@@ -19,30 +17,16 @@ fn server() -> Connection {
 
 #[test]
 fn single_frame_unmasked_text() {
-    assert_eq!(
-        events(&mut client(), &HELLO_UNMASKED),
-        vec![Ev::text("Hello")]
-    );
-    assert_eq!(
-        encode(&mut server(), Outgoing::Text("Hello")).unwrap(),
-        HELLO_UNMASKED
-    );
+    assert_eq!(events(&mut client(), &HELLO_UNMASKED), vec![Ev::text("Hello")]);
+    assert_eq!(encode(&mut server(), Outgoing::Text("Hello")).unwrap(), HELLO_UNMASKED);
 }
 
 #[test]
 fn single_frame_masked_text() {
-    assert_eq!(
-        events(&mut server(), &HELLO_MASKED),
-        vec![Ev::text("Hello")]
-    );
+    assert_eq!(events(&mut server(), &HELLO_MASKED), vec![Ev::text("Hello")]);
     // The same bytes from the header encoder and the mask kernel.
-    let header = FrameHeader {
-        fin: true,
-        rsv: 0,
-        opcode: OpCode::Text,
-        mask: Some(KEY),
-        payload_len: 5,
-    };
+    let header =
+        FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: Some(KEY), payload_len: 5 };
     let mut out = [0u8; 11];
     let n = header.encode(&mut out).unwrap();
     out[n..].copy_from_slice(b"Hello");
@@ -65,35 +49,15 @@ fn fragmented_unmasked_text() {
     assert_eq!(
         got,
         vec![
-            Ev::Data {
-                kind: DataKind::Text,
-                payload: b"Hel".to_vec(),
-                fin: false
-            },
-            Ev::Data {
-                kind: DataKind::Text,
-                payload: b"lo".to_vec(),
-                fin: true
-            },
+            Ev::Data { kind: DataKind::Text, payload: b"Hel".to_vec(), fin: false },
+            Ev::Data { kind: DataKind::Text, payload: b"lo".to_vec(), fin: true },
         ]
     );
     let mut s = server();
-    let first = encode(
-        &mut s,
-        Outgoing::Fragment {
-            kind: DataKind::Text,
-            payload: b"Hel",
-            fin: false,
-        },
-    );
-    let last = encode(
-        &mut s,
-        Outgoing::Fragment {
-            kind: DataKind::Text,
-            payload: b"lo",
-            fin: true,
-        },
-    );
+    let first =
+        encode(&mut s, Outgoing::Fragment { kind: DataKind::Text, payload: b"Hel", fin: false });
+    let last =
+        encode(&mut s, Outgoing::Fragment { kind: DataKind::Text, payload: b"lo", fin: true });
     assert_eq!([first.unwrap(), last.unwrap()].concat(), stream);
 }
 
@@ -106,31 +70,17 @@ fn unmasked_ping_and_masked_pong() {
     let pong = transmit(&mut c);
     assert_eq!(&pong[..2], &[0x8a, 0x85]);
     assert_eq!(client_frames(&pong), vec![Ev::Pong(b"Hello".to_vec())]);
-    assert_eq!(
-        encode(&mut server(), Outgoing::Ping(b"Hello")).unwrap(),
-        ping
-    );
-    let masked_pong = [
-        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
-    ];
-    assert_eq!(
-        events(&mut server(), &masked_pong),
-        vec![Ev::Pong(b"Hello".to_vec())]
-    );
+    assert_eq!(encode(&mut server(), Outgoing::Ping(b"Hello")).unwrap(), ping);
+    let masked_pong = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    assert_eq!(events(&mut server(), &masked_pong), vec![Ev::Pong(b"Hello".to_vec())]);
 }
 
 #[test]
 fn binary_256_bytes_and_64_kib() {
     let data: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
     let small = [&[0x82, 0x7E, 0x01, 0x00][..], &data[..256]].concat();
-    assert_eq!(
-        merged(events(&mut client(), &small)),
-        vec![Ev::binary(&data[..256])]
-    );
-    assert_eq!(
-        encode(&mut server(), Outgoing::Binary(&data[..256])).unwrap(),
-        small
-    );
+    assert_eq!(merged(events(&mut client(), &small)), vec![Ev::binary(&data[..256])]);
+    assert_eq!(encode(&mut server(), Outgoing::Binary(&data[..256])).unwrap(), small);
 
     let big = [&[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0][..], &data[..]].concat();
     assert_eq!(merged(events(&mut client(), &big)), vec![Ev::binary(&data)]);

@@ -16,25 +16,13 @@ fn client() -> Connection {
 fn control_payloads_over_125_bytes_are_refused() {
     let long = [0u8; 126];
     for frame in [Outgoing::Ping(&long), Outgoing::Pong(&long)] {
-        assert_eq!(
-            encode(&mut server(), frame),
-            Err(Error::ControlPayloadTooLong { len: 126 })
-        );
+        assert_eq!(encode(&mut server(), frame), Err(Error::ControlPayloadTooLong { len: 126 }));
     }
     let reason = "r".repeat(124);
-    let close = Outgoing::Close(Some(CloseFrame {
-        code: NORMAL,
-        reason: &reason,
-    }));
-    assert_eq!(
-        encode(&mut server(), close),
-        Err(Error::ControlPayloadTooLong { len: 126 })
-    );
+    let close = Outgoing::Close(Some(CloseFrame { code: NORMAL, reason: &reason }));
+    assert_eq!(encode(&mut server(), close), Err(Error::ControlPayloadTooLong { len: 126 }));
     let reason = "r".repeat(123);
-    let close = Outgoing::Close(Some(CloseFrame {
-        code: NORMAL,
-        reason: &reason,
-    }));
+    let close = Outgoing::Close(Some(CloseFrame { code: NORMAL, reason: &reason }));
     assert_eq!(
         server_frames(&encode(&mut server(), close).unwrap()),
         vec![Ev::close(1000, &reason)]
@@ -56,68 +44,32 @@ fn nothing_but_nothing_after_close() {
     let mut conn = client();
     let close = encode(
         &mut conn,
-        Outgoing::Close(Some(CloseFrame {
-            code: CloseCode(4001),
-            reason: "bye",
-        })),
+        Outgoing::Close(Some(CloseFrame { code: CloseCode(4001), reason: "bye" })),
     );
     assert_eq!(client_frames(&close.unwrap()), vec![Ev::close(4001, "bye")]);
-    assert_eq!(
-        encode(&mut conn, Outgoing::Text("late")),
-        Err(Error::CloseSent)
-    );
-    assert_eq!(
-        encode(&mut conn, Outgoing::Ping(b"")),
-        Err(Error::CloseSent)
-    );
-    assert_eq!(
-        encode(&mut conn, Outgoing::Close(None)),
-        Err(Error::CloseSent)
-    );
+    assert_eq!(encode(&mut conn, Outgoing::Text("late")), Err(Error::CloseSent));
+    assert_eq!(encode(&mut conn, Outgoing::Ping(b"")), Err(Error::CloseSent));
+    assert_eq!(encode(&mut conn, Outgoing::Close(None)), Err(Error::CloseSent));
 }
 
 #[test]
 fn fragment_rules() {
     let mut conn = server();
-    let open = Outgoing::Fragment {
-        kind: DataKind::Binary,
-        payload: b"a",
-        fin: false,
-    };
+    let open = Outgoing::Fragment { kind: DataKind::Binary, payload: b"a", fin: false };
     assert_eq!(encode(&mut conn, open).unwrap()[0], 0x02);
-    assert_eq!(
-        encode(&mut conn, Outgoing::Text("whole")),
-        Err(Error::MessageInProgress)
-    );
-    let wrong = Outgoing::Fragment {
-        kind: DataKind::Text,
-        payload: b"b",
-        fin: true,
-    };
+    assert_eq!(encode(&mut conn, Outgoing::Text("whole")), Err(Error::MessageInProgress));
+    let wrong = Outgoing::Fragment { kind: DataKind::Text, payload: b"b", fin: true };
     assert_eq!(
         encode(&mut conn, wrong),
-        Err(Error::FragmentKindMismatch {
-            open: DataKind::Binary
-        })
+        Err(Error::FragmentKindMismatch { open: DataKind::Binary })
     );
     // Control frames may go between fragments.
     assert_eq!(encode(&mut conn, Outgoing::Ping(b"p")).unwrap()[0], 0x89);
-    let more = Outgoing::Fragment {
-        kind: DataKind::Binary,
-        payload: b"b",
-        fin: false,
-    };
+    let more = Outgoing::Fragment { kind: DataKind::Binary, payload: b"b", fin: false };
     assert_eq!(encode(&mut conn, more).unwrap()[0], 0x00);
-    let last = Outgoing::Fragment {
-        kind: DataKind::Binary,
-        payload: b"c",
-        fin: true,
-    };
+    let last = Outgoing::Fragment { kind: DataKind::Binary, payload: b"c", fin: true };
     assert_eq!(encode(&mut conn, last).unwrap()[0], 0x80);
-    assert_eq!(
-        encode(&mut conn, Outgoing::Binary(b"next")).unwrap()[0],
-        0x82
-    );
+    assert_eq!(encode(&mut conn, Outgoing::Binary(b"next")).unwrap()[0], 0x82);
 }
 
 #[test]
@@ -126,35 +78,19 @@ fn text_fragments_may_split_a_code_point_but_must_be_utf8() {
     let mut conn = server();
     let first = encode(
         &mut conn,
-        Outgoing::Fragment {
-            kind: DataKind::Text,
-            payload: &euro[..1],
-            fin: false,
-        },
+        Outgoing::Fragment { kind: DataKind::Text, payload: &euro[..1], fin: false },
     );
     let last = encode(
         &mut conn,
-        Outgoing::Fragment {
-            kind: DataKind::Text,
-            payload: &euro[1..],
-            fin: true,
-        },
+        Outgoing::Fragment { kind: DataKind::Text, payload: &euro[1..], fin: true },
     );
     let got = merged(server_frames(&[first.unwrap(), last.unwrap()].concat()));
     assert_eq!(got, vec![Ev::text("€")]);
 
     let mut conn = server();
-    let bad = Outgoing::Fragment {
-        kind: DataKind::Text,
-        payload: b"\xFF",
-        fin: false,
-    };
+    let bad = Outgoing::Fragment { kind: DataKind::Text, payload: b"\xFF", fin: false };
     assert_eq!(encode(&mut conn, bad), Err(Error::InvalidUtf8));
-    let unfinished = Outgoing::Fragment {
-        kind: DataKind::Text,
-        payload: &euro[..2],
-        fin: true,
-    };
+    let unfinished = Outgoing::Fragment { kind: DataKind::Text, payload: &euro[..2], fin: true };
     assert_eq!(encode(&mut conn, unfinished), Err(Error::InvalidUtf8));
     // Failed calls opened nothing: a whole message may still be sent.
     assert!(encode(&mut conn, Outgoing::Text("ok")).is_ok());
@@ -164,29 +100,16 @@ fn text_fragments_may_split_a_code_point_but_must_be_utf8() {
 fn too_small_a_buffer_says_how_much_and_changes_nothing() {
     let mut conn = client();
     let mut out = [0xEEu8; 10];
-    let frag = Outgoing::Fragment {
-        kind: DataKind::Text,
-        payload: b"hello",
-        fin: false,
-    };
-    assert_eq!(
-        conn.encode(frag, &mut out),
-        Err(Error::BufferTooSmall { needed: 11 })
-    );
+    let frag = Outgoing::Fragment { kind: DataKind::Text, payload: b"hello", fin: false };
+    assert_eq!(conn.encode(frag, &mut out), Err(Error::BufferTooSmall { needed: 11 }));
     assert_eq!(out, [0xEE; 10]);
     // The fragment did not open a message.
     assert!(encode(&mut conn, Outgoing::Binary(b"x")).is_ok());
     let mut out = [0u8; 5];
     let mut conn = server();
     events(&mut conn, &from_client(0x89, b"ping!"));
-    assert_eq!(
-        conn.poll_transmit(&mut out),
-        Err(wscore::BufferTooSmall { needed: 7 })
-    );
-    assert_eq!(
-        server_frames(&transmit(&mut conn)),
-        vec![Ev::Pong(b"ping!".to_vec())]
-    );
+    assert_eq!(conn.poll_transmit(&mut out), Err(wscore::BufferTooSmall { needed: 7 }));
+    assert_eq!(server_frames(&transmit(&mut conn)), vec![Ev::Pong(b"ping!".to_vec())]);
 }
 
 #[test]
@@ -199,11 +122,7 @@ fn client_masks_every_frame_with_a_fresh_key() {
             [bytes[2], bytes[3], bytes[4], bytes[5]]
         })
         .collect();
-    assert!(
-        keys.len() >= 199,
-        "mask keys repeat: {} distinct of 200",
-        keys.len()
-    );
+    assert!(keys.len() >= 199, "mask keys repeat: {} distinct of 200", keys.len());
 }
 
 #[test]
@@ -211,9 +130,8 @@ fn header_only_encoding_for_large_payloads() {
     for role in [Role::Client, Role::Server] {
         let mut conn = connection(role, Config::default());
         let payload: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
-        let (header, mut masker) = conn
-            .encode_header(DataKind::Binary, payload.len() as u64, true)
-            .unwrap();
+        let (header, mut masker) =
+            conn.encode_header(DataKind::Binary, payload.len() as u64, true).unwrap();
         let mut wire = header.as_bytes().to_vec();
         for chunk in payload.chunks(4093) {
             let mut piece = chunk.to_vec();
@@ -242,4 +160,33 @@ fn whole_round_trip_at_the_length_boundaries() {
         assert_eq!(n, header + 4 + len);
         assert_eq!(merged(client_frames(&out[..n])), vec![Ev::binary(&data)]);
     }
+}
+
+#[test]
+fn header_only_encoding_refuses_lengths_a_frame_cannot_carry() {
+    let mut conn = server();
+    assert_eq!(
+        conn.encode_header(DataKind::Binary, 1 << 63, true).err(),
+        Some(Error::PayloadTooLong { len: 1 << 63 })
+    );
+    assert!(conn.encode_header(DataKind::Binary, (1 << 63) - 1, true).is_ok());
+}
+
+#[test]
+fn header_only_text_pieces_do_not_confuse_the_utf8_check() {
+    let mut conn = server();
+    let first = encode(
+        &mut conn,
+        Outgoing::Fragment { kind: DataKind::Text, payload: b"\xE2", fin: false },
+    )
+    .unwrap();
+    let (header, _) = conn.encode_header(DataKind::Text, 2, false).unwrap();
+    let last =
+        encode(&mut conn, Outgoing::Fragment { kind: DataKind::Text, payload: b"a", fin: true })
+            .unwrap();
+    let wire = [first, header.as_bytes().to_vec(), b"\x82\xAC".to_vec(), last].concat();
+    assert_eq!(merged(server_frames(&wire)), vec![Ev::text("€a")]);
+    // The next message is checked again.
+    let bad = Outgoing::Fragment { kind: DataKind::Text, payload: b"\xFF", fin: true };
+    assert_eq!(encode(&mut conn, bad), Err(Error::InvalidUtf8));
 }

@@ -47,20 +47,14 @@ impl ClientOffer {
         for (i, protocol) in request.subprotocols.iter().enumerate() {
             let sep = usize::from(i > 0);
             let end = len + sep + protocol.len();
-            let slot = offer
-                .subprotocols
-                .get_mut(len..end)
-                .ok_or(Error::OfferTooLong)?;
+            let slot = offer.subprotocols.get_mut(len..end).ok_or(Error::OfferTooLong)?;
             slot[..sep].copy_from_slice(&b","[..sep]);
             slot[sep..].copy_from_slice(protocol.as_bytes());
             len = end;
         }
         offer.subprotocols_len = len as u8;
         let extensions = request.extensions.unwrap_or("").as_bytes();
-        let slot = offer
-            .extensions
-            .get_mut(..extensions.len())
-            .ok_or(Error::OfferTooLong)?;
+        let slot = offer.extensions.get_mut(..extensions.len()).ok_or(Error::OfferTooLong)?;
         slot.copy_from_slice(extensions);
         offer.extensions_len = extensions.len() as u8;
         Ok(offer)
@@ -73,9 +67,8 @@ impl ClientOffer {
             .unwrap_or("");
         let mut protocols = [""; MAX_SUBPROTOCOLS];
         let mut count = 0;
-        for (slot, protocol) in protocols
-            .iter_mut()
-            .zip(joined.split(',').filter(|p| !p.is_empty()))
+        for (slot, protocol) in
+            protocols.iter_mut().zip(joined.split(',').filter(|p| !p.is_empty()))
         {
             *slot = protocol;
             count += 1;
@@ -250,12 +243,7 @@ impl Connection {
                         event: Some(Event::Request(request)),
                     });
                 }
-                Ok(Status::Partial) => {
-                    return Ok(Decoded {
-                        consumed: 0,
-                        event: None,
-                    })
-                }
+                Ok(Status::Partial) => return Ok(Decoded { consumed: 0, event: None }),
                 Err(e) => {
                     self.handshake_failed(Phase::Rejecting(e));
                     return Err(Error::Handshake(e));
@@ -263,12 +251,7 @@ impl Connection {
             },
             Phase::AwaitingResponse(offer) => match ResponseHead::parse(input, slots, max_head) {
                 Ok(Status::Complete(head)) => offer.validate(&head),
-                Ok(Status::Partial) => {
-                    return Ok(Decoded {
-                        consumed: 0,
-                        event: None,
-                    })
-                }
+                Ok(Status::Partial) => return Ok(Decoded { consumed: 0, event: None }),
                 Err(e) => Err(e),
             },
             _ => return Err(Error::Handshaking),
@@ -319,6 +302,7 @@ impl Connection {
         self.phase = phase;
         self.close_sent = true;
         self.transport_ended = true;
+        self.failed = true;
         self.closed = Some(CloseCode::ABNORMAL);
     }
 }

@@ -78,7 +78,10 @@ pub enum State {
 /// assert_eq!(&out[..n], &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
 /// # Ok::<(), wscore::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// A connection is deliberately not `Clone`: a copy would draw the same
+/// mask keys as the original.
+#[derive(Debug)]
 pub struct Connection {
     role: Role,
     config: Limits,
@@ -88,10 +91,15 @@ pub struct Connection {
     close_sent: bool,
     /// A client saw the end of the transport (or gave up waiting for it).
     transport_ended: bool,
+    /// The connection failed (protocol error, timeout, lost transport,
+    /// refused handshake) rather than closing cleanly.
+    failed: bool,
     phase: Phase,
     /// The kind of the fragmented message being sent, if one is open.
     send_message: Option<DataKind>,
-    send_utf8: Utf8Validator,
+    /// Checks the text message being sent; `None` once a piece of it went
+    /// out through `encode_header`, unseen.
+    send_utf8: Option<Utf8Validator>,
     outbox: send::Outbox,
     timers: timers::Timers,
     keys: KeyStream,
@@ -134,9 +142,10 @@ impl Connection {
             closed: None,
             close_sent: false,
             transport_ended: false,
+            failed: false,
             phase,
             send_message: None,
-            send_utf8: Utf8Validator::new(),
+            send_utf8: Some(Utf8Validator::new()),
             outbox: send::Outbox::default(),
             timers: timers::Timers::default(),
             keys,
@@ -198,6 +207,7 @@ impl Connection {
             self.outbox.queue_close(Some(code), reason);
         }
         self.transport_ended = true;
+        self.failed = true;
         self.finish(code);
     }
 }
@@ -235,10 +245,7 @@ struct ControlPayload {
 }
 
 impl ControlPayload {
-    const EMPTY: ControlPayload = ControlPayload {
-        len: 0,
-        bytes: [0; MAX_CONTROL_PAYLOAD],
-    };
+    const EMPTY: ControlPayload = ControlPayload { len: 0, bytes: [0; MAX_CONTROL_PAYLOAD] };
 
     fn as_slice(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]

@@ -70,12 +70,7 @@ pub(super) enum Step {
     /// The input holds no whole event.
     Nothing,
     /// A data piece at `input[start..start + len]`, unmasked and checked.
-    Data {
-        start: usize,
-        len: usize,
-        fin: bool,
-        kind: DataKind,
-    },
+    Data { start: usize, len: usize, fin: bool, kind: DataKind },
     /// A control frame is complete; its payload is [`Receiver::control`].
     Control(OpCode),
     /// The peer broke the protocol.
@@ -132,15 +127,7 @@ impl Receiver {
                 }
             }
             if len > 0 || fin {
-                return (
-                    pos,
-                    Step::Data {
-                        start: pos - len,
-                        len,
-                        fin,
-                        kind,
-                    },
-                );
+                return (pos, Step::Data { start: pos - len, len, fin, kind });
             }
         }
     }
@@ -174,15 +161,10 @@ impl Receiver {
         };
         let max = cx.limits.max_frame_payload;
         if header.payload_len > max {
-            return Err(ProtocolError::FrameTooLarge {
-                len: header.payload_len,
-                max,
-            });
+            return Err(ProtocolError::FrameTooLarge { len: header.payload_len, max });
         }
         if message_len > cx.limits.max_message_size {
-            return Err(ProtocolError::MessageTooLarge {
-                max: cx.limits.max_message_size,
-            });
+            return Err(ProtocolError::MessageTooLarge { max: cx.limits.max_message_size });
         }
         Ok(())
     }
@@ -190,15 +172,14 @@ impl Receiver {
     fn start_frame(&mut self, header: &FrameHeader) -> InFrame {
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
-                let kind = if header.opcode == OpCode::Text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                };
+                let kind =
+                    if header.opcode == OpCode::Text { DataKind::Text } else { DataKind::Binary };
                 self.message = Some(kind);
                 self.message_len = header.payload_len;
             }
-            OpCode::Continuation => self.message_len += header.payload_len,
+            OpCode::Continuation => {
+                self.message_len = self.message_len.saturating_add(header.payload_len)
+            }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.len = 0,
         }
         InFrame {
@@ -234,9 +215,7 @@ impl Receiver {
     }
 
     fn check_text(&mut self, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
-        self.utf8
-            .feed(piece)
-            .map_err(|_| ProtocolError::InvalidUtf8)?;
+        self.utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8)?;
         if fin {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
@@ -262,9 +241,10 @@ impl Connection {
     ///
     /// [`Error::Protocol`] when the peer broke RFC 6455: the connection is
     /// now closed and a Close frame with the matching code waits in
-    /// [`poll_transmit`](Self::poll_transmit). [`Error::Closed`] for bytes
-    /// that arrive after the connection closed (an empty `input` then simply
-    /// gives no event).
+    /// [`poll_transmit`](Self::poll_transmit): send it before closing the
+    /// transport. [`Error::Closed`] for bytes that arrive after the
+    /// connection failed. (After a clean closing handshake, bytes behind the
+    /// peer's Close are consumed and dropped.)
     ///
     /// ```
     /// use wscore::{Config, Connection, Event, Instant, Role};
@@ -290,19 +270,15 @@ impl Connection {
     ) -> Result<Decoded<'c, 'b>, Error> {
         self.observe_time(now);
         if self.closed.is_some() {
-            return match input.is_empty() {
-                true => Ok(Decoded {
-                    consumed: 0,
-                    event: None,
-                }),
-                false => Err(Error::Closed),
-            };
+            // After a clean close, what the peer sent behind its Close is of
+            // no use (RFC 6455 section 5.5.1): consume and drop it. After a
+            // failure, refuse it.
+            if self.failed && !input.is_empty() {
+                return Err(Error::Closed);
+            }
+            return Ok(Decoded { consumed: input.len(), event: None });
         }
-        let cx = Context {
-            role: self.role,
-            limits: &self.config,
-            closing: self.close_sent,
-        };
+        let cx = Context { role: self.role, limits: &self.config, closing: self.close_sent };
         let Phase::Frames(recv) = &mut self.phase else {
             return self.read_handshake(input);
         };
@@ -310,16 +286,9 @@ impl Connection {
         let input: &'b [u8] = input;
         let event = match step {
             Step::Nothing => None,
-            Step::Data {
-                start,
-                len,
-                fin,
-                kind,
-            } => Some(Event::Data {
-                kind,
-                payload: &input[start..start + len],
-                fin,
-            }),
+            Step::Data { start, len, fin, kind } => {
+                Some(Event::Data { kind, payload: &input[start..start + len], fin })
+            }
             Step::Control(opcode) => {
                 if let Err(e) = self.on_control(opcode) {
                     return Err(self.fail(e));
@@ -339,11 +308,15 @@ impl Connection {
     /// (abnormal closure): the state becomes `Closed(1006)`.
     pub fn read_eof(&mut self) -> Result<(), Error> {
         self.transport_ended = true;
+        self.outbox.drop_all(); // nothing can reach the peer any more
+        if matches!(self.phase, Phase::Rejecting(_)) {
+            self.phase = Phase::HandshakeFailed;
+        }
         if self.closed.is_some() {
             return Ok(());
         }
-        self.outbox.drop_all();
         self.close_sent = true;
+        self.failed = true;
         self.finish(CloseCode::ABNORMAL);
         Err(Error::UnexpectedEof)
     }

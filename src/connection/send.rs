@@ -77,9 +77,7 @@ impl PayloadMasker {
     ///
     /// [`BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
     pub fn copy_masked(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, BufferTooSmall> {
-        let dst = dst
-            .get_mut(..src.len())
-            .ok_or(BufferTooSmall { needed: src.len() })?;
+        let dst = dst.get_mut(..src.len()).ok_or(BufferTooSmall { needed: src.len() })?;
         match self.key {
             Some(key) => self.phase = copy_and_mask(dst, src, key, self.phase),
             None => dst.copy_from_slice(src),
@@ -194,11 +192,17 @@ impl Connection {
     /// from elsewhere). The payload must then be passed through the returned
     /// [`PayloadMasker`] (a no-op for servers) and sent right after the
     /// header. Fragment rules are those of [`Outgoing::Fragment`]; a text
-    /// payload is not seen here, so its UTF-8 is the caller's to guarantee.
+    /// payload is not seen here, so its UTF-8 is the caller's to guarantee
+    /// (and the rest of that text message is not checked either).
+    ///
+    /// **Until all `len` bytes are sent, send nothing else**: no frame from
+    /// [`encode`](Self::encode) or [`poll_transmit`](Self::poll_transmit)
+    /// may go between the header and the end of its payload.
     ///
     /// # Errors
     ///
-    /// As for [`encode`](Self::encode).
+    /// [`Error::PayloadTooLong`] for a length of 2^63 or more (the most a
+    /// frame can announce); otherwise as for [`encode`](Self::encode).
     pub fn encode_header(
         &mut self,
         kind: DataKind,
@@ -206,38 +210,32 @@ impl Connection {
         fin: bool,
     ) -> Result<(EncodedHeader, PayloadMasker), Error> {
         self.check_can_send()?;
+        if len >> 63 != 0 {
+            return Err(Error::PayloadTooLong { len });
+        }
         let opcode = self.fragment_opcode(kind)?;
         let mask = self.next_mask();
-        let header = FrameHeader {
-            fin,
-            rsv: 0,
-            opcode,
-            mask,
-            payload_len: len,
-        };
+        let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: len };
         let mut bytes = [0; MAX_HEADER_LEN];
         let n = header.encode(&mut bytes)?;
         self.end_fragment(kind, fin);
-        if kind == DataKind::Text && fin {
-            self.send_utf8.reset();
+        if kind == DataKind::Text {
+            self.send_utf8 = fin.then(Utf8Validator::new);
         }
-        Ok((
-            EncodedHeader {
-                bytes,
-                len: n as u8,
-            },
-            PayloadMasker {
-                key: mask,
-                phase: 0,
-            },
-        ))
+        Ok((EncodedHeader { bytes, len: n as u8 }, PayloadMasker { key: mask, phase: 0 }))
     }
 
     /// Write the next frame the protocol itself wants sent: a Pong answering
     /// a Ping, a keepalive Ping, or a Close (the reply to the peer's Close,
-    /// or the Close after a protocol failure). Call it after each `read`,
-    /// `handle_timeout` and `read_eof` until it returns `Ok(None)`, and send
-    /// the bytes. 133 bytes always suffice (the largest control frame).
+    /// or the Close after a protocol failure), or a server's handshake
+    /// rejection. Call it until it returns `Ok(None)` and send the bytes
+    /// after every `read` that gave an event or an error, and after every
+    /// `handle_timeout`: each Ping then gets its own Pong (if several Pings
+    /// are read before a flush, only the latest is answered, as RFC 6455
+    /// section 5.5.3 allows). 133 bytes hold any frame it writes; a
+    /// handshake rejection may need a few hundred.
+    ///
+    /// A Pong still queued when this side sends its Close is dropped.
     ///
     /// # Errors
     ///
@@ -258,10 +256,7 @@ impl Connection {
             return Ok(Some(n));
         }
         if let Some(close) = self.outbox.close {
-            let body = close.code.map(|code| CloseFrame {
-                code,
-                reason: close.reason,
-            });
+            let body = close.code.map(|code| CloseFrame { code, reason: close.reason });
             let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
             // Queued codes are the peer's (already validated) or our own.
             let len = close_payload(body, &mut payload).unwrap_or(0);
@@ -296,11 +291,7 @@ impl Connection {
         if self.send_message.is_some() {
             return Err(Error::MessageInProgress);
         }
-        let opcode = if kind == DataKind::Text {
-            OpCode::Text
-        } else {
-            OpCode::Binary
-        };
+        let opcode = if kind == DataKind::Text { OpCode::Text } else { OpCode::Binary };
         Ok(self.write_frame(opcode, true, payload, out)?)
     }
 
@@ -321,15 +312,20 @@ impl Connection {
         kind: DataKind,
         payload: &[u8],
         fin: bool,
-    ) -> Result<Utf8Validator, Error> {
-        let mut utf8 = self.send_utf8;
+    ) -> Result<Option<Utf8Validator>, Error> {
+        let Some(mut utf8) = self.send_utf8 else {
+            // A piece of this message went out unseen (`encode_header`):
+            // checking the rest could only give false alarms. Check again
+            // from the next message on.
+            return Ok(fin.then(Utf8Validator::new));
+        };
         if kind == DataKind::Text {
             utf8.feed(payload).map_err(|_| Error::InvalidUtf8)?;
             if fin {
                 utf8.finish().map_err(|_| Error::InvalidUtf8)?;
             }
         }
-        Ok(utf8)
+        Ok(Some(utf8))
     }
 
     fn end_fragment(&mut self, kind: DataKind, fin: bool) {
@@ -352,13 +348,8 @@ impl Connection {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, BufferTooSmall> {
-        let mut header = FrameHeader {
-            fin,
-            rsv: 0,
-            opcode,
-            mask: None,
-            payload_len: payload.len() as u64,
-        };
+        let mut header =
+            FrameHeader { fin, rsv: 0, opcode, mask: None, payload_len: payload.len() as u64 };
         if self.role == Role::Client {
             header.mask = Some([0; 4]);
         }
@@ -399,9 +390,7 @@ fn close_payload(
         return Err(Error::InvalidCloseCode(code.0));
     }
     if reason.len() > MAX_REASON_LEN {
-        return Err(Error::ControlPayloadTooLong {
-            len: 2 + reason.len(),
-        });
+        return Err(Error::ControlPayloadTooLong { len: 2 + reason.len() });
     }
     buf[..2].copy_from_slice(&code.0.to_be_bytes());
     buf[2..2 + reason.len()].copy_from_slice(reason.as_bytes());

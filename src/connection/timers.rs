@@ -108,6 +108,7 @@ impl Connection {
             self.timers.close_deadline = NEVER;
             self.transport_ended = true;
             if self.closed.is_none() {
+                self.failed = true;
                 self.finish(CloseCode::ABNORMAL);
                 return Err(Error::CloseTimeout);
             }
@@ -121,7 +122,10 @@ impl Connection {
             if self.timers.pong_deadline == NEVER {
                 self.timers.pings_sent = self.timers.pings_sent.wrapping_add(1);
                 self.outbox.queue_keepalive_ping(self.timers.ping_payload());
-                self.timers.pong_deadline = self.timers.after(self.config.keepalive_timeout);
+                // A zero timeout pings without ever giving up on the peer.
+                if self.config.keepalive_timeout > 0 {
+                    self.timers.pong_deadline = self.timers.after(self.config.keepalive_timeout);
+                }
             }
         }
         Ok(())
@@ -133,11 +137,7 @@ impl Connection {
         let t = &mut self.timers;
         if !t.clock_seen {
             t.clock_seen = true;
-            for deadline in [
-                &mut t.next_ping,
-                &mut t.pong_deadline,
-                &mut t.close_deadline,
-            ] {
+            for deadline in [&mut t.next_ping, &mut t.pong_deadline, &mut t.close_deadline] {
                 if *deadline != NEVER {
                     *deadline = now.0.saturating_add(*deadline).min(NEVER - 1);
                 }

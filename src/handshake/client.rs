@@ -42,13 +42,7 @@ impl<'a> ClientRequest<'a> {
     /// A request for `path` on `host` with no subprotocol, extension or
     /// extra header.
     pub const fn new(host: &'a str, path: &'a str) -> Self {
-        Self {
-            host,
-            path,
-            subprotocols: &[],
-            extensions: None,
-            extra_headers: &[],
-        }
+        Self { host, path, subprotocols: &[], extensions: None, extra_headers: &[] }
     }
 
     /// Whether the extension list offered names `name`.
@@ -200,14 +194,12 @@ impl<'b> ResponseHead<'b> {
         slots: &mut [Header<'b>],
         max_head_len: usize,
     ) -> Result<Status<Self>, HandshakeError> {
-        Ok(
-            head::parse_response(buf, slots, max_head_len)?.map(|raw| Self {
-                head: raw.head,
-                status: raw.code,
-                reason: raw.reason,
-                version: raw.version,
-            }),
-        )
+        Ok(head::parse_response(buf, slots, max_head_len)?.map(|raw| Self {
+            head: raw.head,
+            status: raw.code,
+            reason: raw.reason,
+            version: raw.version,
+        }))
     }
 
     /// The status code (101 for a successful handshake).
@@ -283,9 +275,7 @@ impl<'b> ResponseHead<'b> {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
         if accept_count > 1 {
-            return Err(HandshakeError::DuplicateHeader {
-                name: "Sec-WebSocket-Accept",
-            });
+            return Err(HandshakeError::DuplicateHeader { name: "Sec-WebSocket-Accept" });
         }
         let accept = accept.ok_or(HandshakeError::MissingAccept)?;
         if accept != key.accept_key().as_bytes() {
@@ -310,11 +300,7 @@ impl<'b> ResponseHead<'b> {
         if !Extensions::from_head(self.head).all(|e| request.offers_extension(e.name())) {
             return Err(HandshakeError::ExtensionNotOffered);
         }
-        Ok(Response {
-            head: self.head,
-            status: self.status,
-            subprotocol,
-        })
+        Ok(Response { head: self.head, status: self.status, subprotocol })
     }
 
     /// The value of the first header called `name` (ASCII case-insensitive),
@@ -483,10 +469,7 @@ mod tests {
             buf[n..n + part.len()].copy_from_slice(part.as_bytes());
             n += part.len();
         }
-        assert_eq!(
-            check(&buf[..n], &request),
-            Err(HandshakeError::AcceptMismatch)
-        );
+        assert_eq!(check(&buf[..n], &request), Err(HandshakeError::AcceptMismatch));
     }
 
     #[test]
@@ -504,10 +487,7 @@ mod tests {
 
     #[test]
     fn an_empty_extension_offer_is_not_written() {
-        let request = ClientRequest {
-            extensions: Some(" , "),
-            ..ClientRequest::new("h", "/")
-        };
+        let request = ClientRequest { extensions: Some(" , "), ..ClientRequest::new("h", "/") };
         let mut out = [0u8; 256];
         let key = ClientKey::from_random([0; 16]);
         let n = write_request(&request, &key, &mut out);

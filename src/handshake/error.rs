@@ -146,10 +146,9 @@ impl fmt::Display for HandshakeError {
                 f,
                 "the HTTP head did not end within {limit} bytes; send fewer or shorter headers"
             ),
-            Self::TooManyHeaders { limit } => write!(
-                f,
-                "the HTTP head has more than {limit} header lines; send fewer headers"
-            ),
+            Self::TooManyHeaders { limit } => {
+                write!(f, "the HTTP head has more than {limit} header lines; send fewer headers")
+            }
             Self::UnexpectedTls => f.write_str(
                 "received TLS bytes on a plain-text endpoint; use ws:// here, \
                  or wss:// against a TLS endpoint",
@@ -276,19 +275,14 @@ impl fmt::Display for WriteError {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }
             Self::InvalidHeaderName { index } => {
-                write!(
-                    f,
-                    "extra header #{index} has a name that is not an HTTP token"
-                )
+                write!(f, "extra header #{index} has a name that is not an HTTP token")
             }
-            Self::InvalidHeaderValue { index } => write!(
-                f,
-                "extra header #{index} has a value with a control character (CR/LF?)"
-            ),
-            Self::ReservedHeader { index } => write!(
-                f,
-                "extra header #{index} is one the handshake writer writes itself"
-            ),
+            Self::InvalidHeaderValue { index } => {
+                write!(f, "extra header #{index} has a value with a control character (CR/LF?)")
+            }
+            Self::ReservedHeader { index } => {
+                write!(f, "extra header #{index} is one the handshake writer writes itself")
+            }
             Self::InvalidSubprotocol => f.write_str("a subprotocol must be an HTTP token"),
             Self::DuplicateSubprotocol => f.write_str("a subprotocol is offered twice"),
             Self::SubprotocolNotOffered => {
@@ -306,10 +300,7 @@ impl fmt::Display for WriteError {
                 "the path must start with `/` and be visible ASCII (percent-encode the rest)",
             ),
             Self::InvalidStatus(code) => {
-                write!(
-                    f,
-                    "status {code} cannot be written as a rejection (300-599)"
-                )
+                write!(f, "status {code} cannot be written as a rejection (300-599)")
             }
         }
     }

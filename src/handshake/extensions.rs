@@ -40,11 +40,7 @@ impl<'b> Cursor<'b> {
 
     /// Consumes a non-empty token.
     fn token(&mut self) -> Option<&'b str> {
-        let len = self
-            .rest
-            .iter()
-            .position(|&b| !is_tchar(b))
-            .unwrap_or(self.rest.len());
+        let len = self.rest.iter().position(|&b| !is_tchar(b)).unwrap_or(self.rest.len());
         if len == 0 {
             return None;
         }
@@ -160,17 +156,13 @@ impl<'b> Extension<'b> {
     /// `(name, Some(value))` for `; name=value` or `; name="value"` (quotes
     /// removed).
     pub fn params(&self) -> Params<'b> {
-        Params {
-            cursor: Cursor { rest: self.params },
-        }
+        Params { cursor: Cursor { rest: self.params } }
     }
 
     /// The first parameter called `name` (ASCII case-insensitive): `None` if
     /// absent, `Some(None)` if present without a value.
     pub fn param(&self, name: &str) -> Option<Option<&'b str>> {
-        self.params()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.params().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 }
 
@@ -197,9 +189,7 @@ impl<'b> Iterator for Params<'b> {
 
 impl core::fmt::Debug for Params<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Params")
-            .field("rest", &self.cursor.rest)
-            .finish()
+        f.debug_struct("Params").field("rest", &self.cursor.rest).finish()
     }
 }
 
@@ -220,19 +210,13 @@ pub struct Extensions<'b> {
 impl<'b> Extensions<'b> {
     /// Reads the headers called `Sec-WebSocket-Extensions` of a head.
     pub(crate) fn from_head(head: &'b [u8]) -> Self {
-        Self {
-            headers: Some(Headers::new(head)),
-            cursor: Cursor { rest: &[] },
-        }
+        Self { headers: Some(Headers::new(head)), cursor: Cursor { rest: &[] } }
     }
 
     /// Reads one `Sec-WebSocket-Extensions` value, for a handshake parsed
     /// elsewhere (by an HTTP library, say).
     pub fn from_value(value: &'b [u8]) -> Self {
-        Self {
-            headers: None,
-            cursor: Cursor { rest: value },
-        }
+        Self { headers: None, cursor: Cursor { rest: value } }
     }
 }
 
@@ -262,9 +246,7 @@ impl<'b> Iterator for Extensions<'b> {
 
 impl core::fmt::Debug for Extensions<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Extensions")
-            .field("rest", &self.cursor.rest)
-            .finish_non_exhaustive()
+        f.debug_struct("Extensions").field("rest", &self.cursor.rest).finish_non_exhaustive()
     }
 }
 
@@ -277,9 +259,7 @@ mod tests {
     type Parsed<'a> = Vec<(&'a str, Vec<(&'a str, Option<&'a str>)>)>;
 
     fn parse(value: &[u8]) -> Parsed<'_> {
-        Extensions::from_value(value)
-            .map(|e| (e.name(), e.params().collect()))
-            .collect()
+        Extensions::from_value(value).map(|e| (e.name(), e.params().collect())).collect()
     }
 
     #[test]
@@ -288,10 +268,7 @@ mod tests {
         assert!(is_valid_list(value));
         assert_eq!(
             parse(value),
-            [(
-                "permessage-deflate",
-                std::vec![("client_max_window_bits", None)]
-            )]
+            [("permessage-deflate", std::vec![("client_max_window_bits", None)])]
         );
     }
 
@@ -351,9 +328,8 @@ mod tests {
     #[test]
     fn a_syntax_error_ends_iteration() {
         assert_eq!(parse(b"a, b c, d"), [("a", std::vec![])]);
-        let ext = Extensions::from_value(b"a; x=1; y z")
-            .next()
-            .map(|e| e.params().collect::<Vec<_>>());
+        let ext =
+            Extensions::from_value(b"a; x=1; y z").next().map(|e| e.params().collect::<Vec<_>>());
         // the extension itself is invalid, so it is not handed out
         assert_eq!(ext, None);
     }

@@ -39,9 +39,7 @@ fn outcome(
         Ok(httparse::Status::Complete(len)) => Ok(Status::Complete(len)),
         // The window is full and the head has still not ended.
         Ok(httparse::Status::Partial) if window.len() >= max_head_len => {
-            Err(HandshakeError::HeadTooLarge {
-                limit: max_head_len,
-            })
+            Err(HandshakeError::HeadTooLarge { limit: max_head_len })
         }
         Ok(httparse::Status::Partial) => Ok(Status::Partial),
         Err(httparse::Error::TooManyHeaders) => {
@@ -70,12 +68,9 @@ pub(crate) fn parse_request<'b>(
         return Ok(Status::Partial);
     };
     match (window.get(..len), req.method, req.path, req.version) {
-        (Some(head), Some(method), Some(path), Some(version)) => Ok(Status::Complete(RawRequest {
-            head,
-            method,
-            path,
-            version,
-        })),
+        (Some(head), Some(method), Some(path), Some(version)) => {
+            Ok(Status::Complete(RawRequest { head, method, path, version }))
+        }
         _ => Err(HandshakeError::MalformedHttp),
     }
 }
@@ -100,12 +95,7 @@ pub(crate) fn parse_response<'b>(
     };
     match (window.get(..len), res.code, res.reason, res.version) {
         (Some(head), Some(code), Some(reason), Some(version)) => {
-            Ok(Status::Complete(RawResponse {
-                head,
-                code,
-                reason,
-                version,
-            }))
+            Ok(Status::Complete(RawResponse { head, code, reason, version }))
         }
         _ => Err(HandshakeError::MalformedHttp),
     }
@@ -134,24 +124,15 @@ mod tests {
             request(&head[..len - 1], 8, len - 1),
             Err(HandshakeError::HeadTooLarge { limit: len - 1 })
         );
-        assert_eq!(
-            request(head, 8, 0),
-            Err(HandshakeError::HeadTooLarge { limit: 0 })
-        );
+        assert_eq!(request(head, 8, 0), Err(HandshakeError::HeadTooLarge { limit: 0 }));
     }
 
     #[test]
     fn slots_bound_the_headers() {
         let head = b"GET / HTTP/1.1\r\nA: b\r\nC: d\r\n\r\n";
         assert_eq!(request(head, 2, 100), Ok(Status::Complete(head.len())));
-        assert_eq!(
-            request(head, 1, 100),
-            Err(HandshakeError::TooManyHeaders { limit: 1 })
-        );
-        assert_eq!(
-            request(head, 0, 100),
-            Err(HandshakeError::TooManyHeaders { limit: 0 })
-        );
+        assert_eq!(request(head, 1, 100), Err(HandshakeError::TooManyHeaders { limit: 1 }));
+        assert_eq!(request(head, 0, 100), Err(HandshakeError::TooManyHeaders { limit: 0 }));
         // Known only once the second header line is complete.
         assert_eq!(request(&head[..26], 1, 100), Ok(Status::Partial));
     }
@@ -185,9 +166,6 @@ mod tests {
         else {
             panic!("a complete response")
         };
-        assert_eq!(
-            (raw.head.len(), raw.code, raw.reason, raw.version),
-            (22, 404, "", 0)
-        );
+        assert_eq!((raw.head.len(), raw.code, raw.reason, raw.version), (22, 404, "", 0));
     }
 }

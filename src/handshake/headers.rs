@@ -114,9 +114,7 @@ impl<'b> Iterator for Headers<'b> {
 
 /// The value of the first header called `name` (ASCII case-insensitive).
 pub(crate) fn find<'b>(head: &'b [u8], name: &str) -> Option<&'b [u8]> {
-    Headers::new(head)
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
+    Headers::new(head).find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
 }
 
 /// Pops the next non-empty element of a comma list (`#rule`, RFC 7230
@@ -180,10 +178,7 @@ pub struct Subprotocols<'b> {
 
 impl<'b> Subprotocols<'b> {
     pub(crate) fn new(head: &'b [u8]) -> Self {
-        Self {
-            headers: Headers::new(head),
-            current: &[],
-        }
+        Self { headers: Headers::new(head), current: &[] }
     }
 }
 
@@ -199,9 +194,8 @@ impl<'b> Iterator for Subprotocols<'b> {
                 }
                 continue;
             }
-            let header = self
-                .headers
-                .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-protocol"))?;
+            let header =
+                self.headers.find(|h| h.name.eq_ignore_ascii_case("sec-websocket-protocol"))?;
             self.current = header.value;
         }
     }
@@ -221,10 +215,7 @@ mod tests {
     #[test]
     fn scans_crlf_and_bare_lf_heads() {
         let expected: [(&str, &[u8]); 2] = [("Host", b"a"), ("X", b"")];
-        assert_eq!(
-            collect(b"GET / HTTP/1.1\r\nHost: a\r\nX:\r\n\r\n"),
-            expected
-        );
+        assert_eq!(collect(b"GET / HTTP/1.1\r\nHost: a\r\nX:\r\n\r\n"), expected);
         assert_eq!(collect(b"GET / HTTP/1.1\nHost: a\nX:\n\n"), expected);
         assert_eq!(collect(b"GET / HTTP/1.1\r\nHost: a\nX:\r\n\n"), expected);
     }
@@ -239,10 +230,7 @@ mod tests {
 
     #[test]
     fn stops_at_the_blank_line() {
-        assert_eq!(
-            collect(b"HTTP/1.1 101 OK\r\nA: 1\r\n\r\nB: 2\r\n\r\n"),
-            [("A", &b"1"[..])]
-        );
+        assert_eq!(collect(b"HTTP/1.1 101 OK\r\nA: 1\r\n\r\nB: 2\r\n\r\n"), [("A", &b"1"[..])]);
         assert_eq!(collect(b"HTTP/1.1 101 OK\r\n\r\n"), []);
         assert_eq!(collect(b""), []);
     }

@@ -55,14 +55,12 @@ impl<'b> RequestHead<'b> {
         slots: &mut [Header<'b>],
         max_head_len: usize,
     ) -> Result<Status<Self>, HandshakeError> {
-        Ok(
-            head::parse_request(buf, slots, max_head_len)?.map(|raw| Self {
-                head: raw.head,
-                method: raw.method,
-                path: raw.path,
-                version: raw.version,
-            }),
-        )
+        Ok(head::parse_request(buf, slots, max_head_len)?.map(|raw| Self {
+            head: raw.head,
+            method: raw.method,
+            path: raw.path,
+            version: raw.version,
+        }))
     }
 
     /// The request method (`GET`).
@@ -137,13 +135,7 @@ impl<'b> RequestHead<'b> {
         if !fields.extensions_valid {
             return Err(HandshakeError::InvalidExtensions);
         }
-        Ok(Request {
-            head: self.head,
-            path: self.path,
-            host,
-            origin,
-            key,
-        })
+        Ok(Request { head: self.head, path: self.path, host, origin, key })
     }
 
     /// The value of the first header called `name` (ASCII case-insensitive),
@@ -457,11 +449,8 @@ pub fn write_accept(
         if !is_valid_extensions_value(answer) {
             return Err(WriteError::InvalidExtensions);
         }
-        let offered = |name: &str| {
-            request
-                .extensions()
-                .any(|offer| offer.name().eq_ignore_ascii_case(name))
-        };
+        let offered =
+            |name: &str| request.extensions().any(|offer| offer.name().eq_ignore_ascii_case(name));
         if !Extensions::from_value(answer.as_bytes()).all(|ext| offered(ext.name())) {
             return Err(WriteError::ExtensionNotOffered);
         }
@@ -551,13 +540,8 @@ fn reason_phrase(code: u16) -> &'static str {
 const REJECT_RESERVED: &[&str] = &["connection", "content-length", "transfer-encoding"];
 
 /// Headers a 426 rejection writes in addition.
-const REJECT_426_RESERVED: &[&str] = &[
-    "connection",
-    "content-length",
-    "transfer-encoding",
-    "upgrade",
-    "sec-websocket-version",
-];
+const REJECT_426_RESERVED: &[&str] =
+    &["connection", "content-length", "transfer-encoding", "upgrade", "sec-websocket-version"];
 
 /// Writes a rejection with an optional plain-text body.
 fn write_rejection(
@@ -569,11 +553,7 @@ fn write_rejection(
     if !(300..=599).contains(&status) {
         return Err(WriteError::InvalidStatus(status));
     }
-    let reserved = if status == 426 {
-        REJECT_426_RESERVED
-    } else {
-        REJECT_RESERVED
-    };
+    let reserved = if status == 426 { REJECT_426_RESERVED } else { REJECT_RESERVED };
     check_extra_headers(extra_headers, reserved)?;
     // The body's length goes in a header before it: measure it first.
     let body_len = match body {
@@ -702,9 +682,7 @@ mod tests {
 
     #[test]
     fn rfc_example_request() {
-        let Ok(Status::Complete(req)) = parse(RFC_REQUEST) else {
-            panic!("valid request")
-        };
+        let Ok(Status::Complete(req)) = parse(RFC_REQUEST) else { panic!("valid request") };
         assert_eq!(req.path(), "/chat");
         assert_eq!(req.host(), "server.example.com");
         assert_eq!(req.origin(), Some("http://example.com"));
@@ -729,18 +707,12 @@ mod tests {
                     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
         for (extra, name) in [
             ("Host: h\r\n", "Host"),
-            (
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
-                "Sec-WebSocket-Key",
-            ),
+            ("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "Sec-WebSocket-Key"),
             ("Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version"),
             ("Origin: a\r\nOrigin: b\r\n", "Origin"),
         ] {
             let req = format!("{base}{extra}\r\n");
-            assert_eq!(
-                parse_err(req.as_bytes()),
-                HandshakeError::DuplicateHeader { name }
-            );
+            assert_eq!(parse_err(req.as_bytes()), HandshakeError::DuplicateHeader { name });
         }
     }
 
@@ -750,10 +722,7 @@ mod tests {
         assert_eq!(decimal(0, &mut buf), b"0");
         assert_eq!(decimal(7, &mut buf), b"7");
         assert_eq!(decimal(1234, &mut buf), b"1234");
-        assert_eq!(
-            decimal(usize::MAX, &mut buf),
-            usize::MAX.to_string().as_bytes()
-        );
+        assert_eq!(decimal(usize::MAX, &mut buf), usize::MAX.to_string().as_bytes());
     }
 
     #[test]
@@ -768,10 +737,7 @@ mod tests {
     fn reject_rejects_bad_statuses() {
         let mut out = [0u8; 128];
         for status in [0, 101, 200, 299, 600, 999, u16::MAX] {
-            assert_eq!(
-                write_reject(status, &[], &mut out),
-                Err(WriteError::InvalidStatus(status))
-            );
+            assert_eq!(write_reject(status, &[], &mut out), Err(WriteError::InvalidStatus(status)));
         }
     }
 }

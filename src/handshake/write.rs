@@ -82,19 +82,14 @@ pub(crate) fn emit(out: &mut [u8], emit: impl Fn(&mut Sink<'_>)) -> Result<usize
     let Some(out) = out.get_mut(..needed) else {
         return Err(WriteError::BufferTooSmall { needed });
     };
-    emit(&mut Sink {
-        out: Some(out),
-        len: 0,
-    });
+    emit(&mut Sink { out: Some(out), len: 0 });
     Ok(needed)
 }
 
 /// Whether `value` may be written as a header value: no control character
 /// but tab (so no CR or LF), no DEL.
 pub(crate) fn is_safe_value(value: &[u8]) -> bool {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    value.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// Checks caller-supplied extra headers: names are tokens and not in
@@ -134,10 +129,7 @@ mod tests {
         assert_eq!(emit(&mut out, emit_fn), Ok(6));
         assert_eq!(&out, b"ab4267##########");
         let mut small = [b'#'; 5];
-        assert_eq!(
-            emit(&mut small, emit_fn),
-            Err(WriteError::BufferTooSmall { needed: 6 })
-        );
+        assert_eq!(emit(&mut small, emit_fn), Err(WriteError::BufferTooSmall { needed: 6 }));
         assert_eq!(&small, b"#####");
     }
 
@@ -164,10 +156,7 @@ mod tests {
     #[test]
     fn extra_header_checks() {
         let reserved = ["Upgrade"];
-        assert_eq!(
-            check_extra_headers(&[("X-A", "1"), ("B", "")], &reserved),
-            Ok(())
-        );
+        assert_eq!(check_extra_headers(&[("X-A", "1"), ("B", "")], &reserved), Ok(()));
         assert_eq!(
             check_extra_headers(&[("X-A", "1"), ("Bad Name", "2")], &reserved),
             Err(WriteError::InvalidHeaderName { index: 1 })

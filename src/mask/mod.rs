@@ -121,15 +121,9 @@ mod tests {
                 let mut expected = data[..len].to_vec();
                 reference::apply_mask(&mut expected, KEY, phase);
                 let mut out = std::vec![0xAAu8; len + 5];
-                assert_eq!(
-                    copy_and_mask(&mut out, &data[..len], KEY, phase),
-                    (phase + len) & 3
-                );
+                assert_eq!(copy_and_mask(&mut out, &data[..len], KEY, phase), (phase + len) & 3);
                 assert_eq!(&out[..len], &expected[..]);
-                assert!(
-                    out[len..].iter().all(|&b| b == 0xAA),
-                    "wrote past src.len()"
-                );
+                assert!(out[len..].iter().all(|&b| b == 0xAA), "wrote past src.len()");
             }
         }
     }

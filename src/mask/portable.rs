@@ -5,9 +5,7 @@
 /// Mask `buf` with a key already rotated to `buf[0]`'s phase.
 #[inline]
 pub(super) fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
-    let wide = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let wide = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
     let mut words = buf.chunks_exact_mut(8);
     for word in &mut words {
         let bytes: &mut [u8; 8] = word.try_into().expect("chunks_exact_mut yields 8 bytes");
@@ -22,9 +20,7 @@ pub(super) fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// `dst = src ^ mask`, with `dst.len() == src.len()`.
 #[inline]
 pub(super) fn copy_and_mask(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    let wide = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let wide = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
     let mut out_words = dst.chunks_exact_mut(8);
     let mut in_words = src.chunks_exact(8);
     for (out, inp) in (&mut out_words).zip(&mut in_words) {

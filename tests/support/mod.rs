@@ -66,18 +66,10 @@ pub enum Ev {
 
 impl Ev {
     pub fn text(s: &str) -> Ev {
-        Ev::Data {
-            kind: DataKind::Text,
-            payload: s.as_bytes().to_vec(),
-            fin: true,
-        }
+        Ev::Data { kind: DataKind::Text, payload: s.as_bytes().to_vec(), fin: true }
     }
     pub fn binary(b: &[u8]) -> Ev {
-        Ev::Data {
-            kind: DataKind::Binary,
-            payload: b.to_vec(),
-            fin: true,
-        }
+        Ev::Data { kind: DataKind::Binary, payload: b.to_vec(), fin: true }
     }
     pub fn close(code: u16, reason: &str) -> Ev {
         Ev::Close(Some((code, reason.to_string())))
@@ -86,11 +78,7 @@ impl Ev {
 
 pub fn owned(event: Event<'_, '_>) -> Ev {
     match event {
-        Event::Data { kind, payload, fin } => Ev::Data {
-            kind,
-            payload: payload.to_vec(),
-            fin,
-        },
+        Event::Data { kind, payload, fin } => Ev::Data { kind, payload: payload.to_vec(), fin },
         Event::Ping(p) => Ev::Ping(p.to_vec()),
         Event::Pong(p) => Ev::Pong(p.to_vec()),
         Event::Close(c) => Ev::Close(c.map(|c| (c.code.0, c.reason.to_string()))),
@@ -109,11 +97,7 @@ pub struct Feeder {
 
 impl Feeder {
     pub fn new() -> Self {
-        Feeder {
-            buf: Vec::new(),
-            events: Vec::new(),
-            now: Instant(0),
-        }
+        Feeder { buf: Vec::new(), events: Vec::new(), now: Instant(0) }
     }
 
     /// Deliver `bytes`; returns false once the connection reported an error.
@@ -168,11 +152,7 @@ pub fn merged(events: Vec<Ev>) -> Vec<Ev> {
     let mut out: Vec<Ev> = Vec::new();
     for e in events {
         if let (
-            Some(Ev::Data {
-                kind: k0,
-                payload: p0,
-                fin: false,
-            }),
+            Some(Ev::Data { kind: k0, payload: p0, fin: false }),
             Ev::Data { kind, payload, fin },
         ) = (out.last_mut(), &e)
         {
@@ -194,10 +174,7 @@ pub fn merged(events: Vec<Ev>) -> Vec<Ev> {
 pub fn transmit(conn: &mut Connection) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 256];
-    while let Some(n) = conn
-        .poll_transmit(&mut buf)
-        .expect("256 bytes hold any control frame")
-    {
+    while let Some(n) = conn.poll_transmit(&mut buf).expect("256 bytes hold any control frame") {
         out.extend_from_slice(&buf[..n]);
     }
     out
@@ -295,10 +272,8 @@ impl Pair {
     /// Returns the errors each side's `handle_timeout` gave, or None when no
     /// timer is running.
     pub fn next_timeout(&mut self) -> Option<(Result<(), Error>, Result<(), Error>)> {
-        let next = [self.client.poll_timeout(), self.server.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()?;
+        let next =
+            [self.client.poll_timeout(), self.server.poll_timeout()].into_iter().flatten().min()?;
         self.now = self.now.max(next);
         let c = self.client.handle_timeout(self.now);
         let s = self.server.handle_timeout(self.now);
