@@ -45,6 +45,8 @@
 //! | [`Connection`] | the state machine: fragments, control frames, closing, timers |
 //! | [`message`] | whole messages from pieces (feature `alloc`) |
 //! | [`rng`] | mask keys from a per-connection ChaCha stream |
+//! | [`url`] | `ws://` / `wss://` URLs |
+//! | [`blocking`] | a driver over blocking `Read + Write` streams (feature `std`) |
 //!
 //! # Driving a connection
 //!
@@ -88,6 +90,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod blocking;
 pub mod close;
 mod config;
 mod connection;
@@ -99,6 +103,7 @@ pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
 pub mod rng;
+pub mod url;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};

@@ -1,0 +1,807 @@
+//! A blocking driver (feature `std`): the core over any `Read + Write`
+//! stream, one message at a time.
+//!
+//! [`WebSocket`] moves bytes between a stream and a [`Connection`] and owns
+//! no protocol logic: it reads into a fixed buffer, hands the bytes to the
+//! core, writes what the core encodes, answers Pings and Closes through
+//! [`Connection::poll_transmit`], and drives the core's keepalive and close
+//! timers with the socket's read timeout.
+//!
+//! ```no_run
+//! use wscore::blocking::{Incoming, WebSocket};
+//!
+//! let mut ws = WebSocket::connect("ws://127.0.0.1:9001/")?;
+//! ws.send_text("hello")?;
+//! if let Incoming::Text(reply) = ws.read()? {
+//!     println!("{reply}");
+//! }
+//! ws.close(wscore::CloseCode::NORMAL, "done")?;
+//! # Ok::<(), wscore::blocking::Error>(())
+//! ```
+//!
+//! A server, one thread per connection:
+//!
+//! ```no_run
+//! use wscore::blocking::{Incoming, WebSocket};
+//!
+//! let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     std::thread::spawn(move || -> Result<(), wscore::blocking::Error> {
+//!         let mut ws = WebSocket::accept(stream?)?;
+//!         loop {
+//!             match ws.read()? {
+//!                 Incoming::Text(text) => ws.send_text(&text)?,
+//!                 Incoming::Binary(data) => ws.send_binary(&data)?,
+//!                 Incoming::Close(_) => return Ok(()),
+//!                 Incoming::Ping(_) | Incoming::Pong(_) => {} // Pongs are automatic
+//!             }
+//!         }
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::string::String;
+use std::time::Duration;
+use std::vec::Vec;
+use std::{fmt, vec};
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::{Config, Instant};
+use crate::connection::{Connection, Outgoing, State};
+use crate::event::{DataKind, Event};
+use crate::handshake::{
+    AcceptOptions, ClientRequest, HandshakeError, Request, ResponseHead, Status, EMPTY_HEADER,
+};
+use crate::message::{Message, MessageAssembler};
+use crate::url::{Url, UrlError};
+
+/// Bytes read from the stream at a time. The core needs no more than a frame
+/// header to make progress, so messages of any size pass through it.
+const READ_BUFFER: usize = 64 * 1024;
+/// The output buffer: frames the core writes go through it.
+const WRITE_BUFFER: usize = 64 * 1024;
+/// Payloads up to this size are sent with their header in one write; larger
+/// ones are streamed after it.
+const SMALL_PAYLOAD: usize = WRITE_BUFFER - crate::frame::MAX_HEADER_LEN;
+
+/// Sets the stream's read timeout; `None` blocks without one.
+pub type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
+
+/// What [`WebSocket::read`] hands back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A whole text message.
+    Text(String),
+    /// A whole binary message.
+    Binary(Vec<u8>),
+    /// A Ping; its Pong has already been sent.
+    Ping(Vec<u8>),
+    /// A Pong (an answer to a Ping, or a heartbeat).
+    Pong(Vec<u8>),
+    /// The peer closed (`None`: without a status code). The reply has been
+    /// sent; the next `read` waits for the end of the connection and then
+    /// returns [`Error::Closed`].
+    Close(Option<CloseInfo>),
+}
+
+/// A close status and reason, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The close code.
+    pub code: CloseCode,
+    /// The reason, often empty.
+    pub reason: String,
+}
+
+/// Why a blocking WebSocket call failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading from or writing to the stream failed (connection refused,
+    /// reset, ...).
+    Io(io::Error),
+    /// The URL given to [`WebSocket::connect`] is not a valid WebSocket URL.
+    Url(UrlError),
+    /// A `wss://` URL: this driver speaks plain TCP. Wrap a TLS stream and
+    /// use [`WebSocket::client`] (the `wss_client` example shows how, with
+    /// rustls).
+    TlsRequired,
+    /// The server answered the handshake with another status than 101:
+    /// a redirect (`Location`), 401 (`WWW-Authenticate`), 403, 404, ...
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The response's headers, as sent.
+        headers: Vec<(String, String)>,
+    },
+    /// The peer's handshake broke RFC 6455 (or a server refused a request:
+    /// the rejection has been sent).
+    Handshake(HandshakeError),
+    /// A protocol error (the peer's, with the close code that was sent) or a
+    /// misuse of the connection, from the core.
+    Protocol(crate::Error),
+    /// The connection is closed; the close code and reason are those the
+    /// peer sent, if it sent any.
+    Closed(Option<CloseInfo>),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Url(e) => write!(f, "invalid URL: {e}"),
+            Error::TlsRequired => f.write_str(
+                "wss:// needs TLS, which this driver does not do: wrap a TLS stream and use \
+                 WebSocket::client (see examples/wss_client.rs)",
+            ),
+            Error::Rejected { status, headers } => {
+                write!(f, "the server refused the WebSocket handshake with HTTP {status}")?;
+                let location = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location"));
+                match location {
+                    Some((_, to)) => write!(f, " (redirect to {to})"),
+                    None => Ok(()),
+                }
+            }
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Protocol(e) => e.fmt(f),
+            Error::Closed(Some(info)) => {
+                write!(f, "the connection is closed (code {}", info.code)?;
+                match info.reason.is_empty() {
+                    true => f.write_str(")"),
+                    false => write!(f, ", reason {:?})", info.reason),
+                }
+            }
+            Error::Closed(None) => f.write_str("the connection is closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Url(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<crate::Error> for Error {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Handshake(h) => Error::Handshake(h),
+            other => Error::Protocol(other),
+        }
+    }
+}
+
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Self {
+        Error::Url(e)
+    }
+}
+
+/// What a client asks for beyond the URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientOptions<'a> {
+    /// Limits and timers (keepalive: `ping_interval` / `ping_timeout`).
+    pub config: Config,
+    /// Subprotocols to offer, most preferred first.
+    pub subprotocols: &'a [&'a str],
+    /// More request headers: `Origin`, `Authorization`, `Cookie`, ...
+    pub headers: &'a [(&'a str, &'a str)],
+    /// How long to wait for the TCP connection (`None`: the OS default).
+    pub connect_timeout: Option<Duration>,
+}
+
+/// How a server answers handshakes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions<'a> {
+    /// Limits and timers.
+    pub config: Config,
+    /// Subprotocols this server speaks: the first one the client offers
+    /// (in the client's order of preference) is chosen.
+    pub subprotocols: &'a [&'a str],
+    /// When set, requests whose `Origin` is not in the list get 403 (a
+    /// browser page from another site). Requests without `Origin` (not
+    /// from a browser) pass.
+    pub allowed_origins: Option<&'a [&'a str]>,
+    /// More response headers.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// A WebSocket over a blocking stream.
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    input: Vec<u8>,
+    start: usize,
+    filled: usize,
+    out: Vec<u8>,
+    messages: MessageAssembler,
+    epoch: std::time::Instant,
+    set_read_timeout: Option<SetReadTimeout<S>>,
+    /// The read timeout last set on the stream, to skip needless calls.
+    read_timeout_set: Option<Duration>,
+    subprotocol: Option<String>,
+    peer_close: Option<CloseInfo>,
+}
+
+impl<S> fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("state", &self.conn.state())
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tcp_read_timeout(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+    stream.set_read_timeout(timeout)
+}
+
+impl WebSocket<TcpStream> {
+    /// Connect to a `ws://` URL and run the opening handshake.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Url`] for a bad URL, [`Error::TlsRequired`] for `wss://`,
+    /// [`Error::Io`] when the connection is refused, [`Error::Rejected`]
+    /// when the server answers with another status than 101,
+    /// [`Error::Handshake`] for an invalid answer.
+    pub fn connect(url: &str) -> Result<Self, Error> {
+        WebSocket::connect_with(url, &ClientOptions::default())
+    }
+
+    /// [`connect`](Self::connect) with subprotocols, headers and a config.
+    ///
+    /// # Errors
+    ///
+    /// As for [`connect`](Self::connect).
+    pub fn connect_with(url: &str, options: &ClientOptions<'_>) -> Result<Self, Error> {
+        let url = Url::parse(url)?;
+        if url.secure {
+            return Err(Error::TlsRequired);
+        }
+        let stream = connect_tcp(url.host, url.port, options.connect_timeout)?;
+        let request = ClientRequest {
+            subprotocols: options.subprotocols,
+            extra_headers: options.headers,
+            ..ClientRequest::new(url.authority, url.resource)
+        };
+        WebSocket::client_with_timeouts(stream, &request, options.config, Some(tcp_read_timeout))
+    }
+
+    /// Run the server handshake on an accepted TCP connection: any path,
+    /// no subprotocol, default limits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] for a request that is not a valid WebSocket
+    /// upgrade (the rejection has been sent), [`Error::Io`].
+    pub fn accept(stream: TcpStream) -> Result<Self, Error> {
+        WebSocket::accept_with(stream, &ServerOptions::default())
+    }
+
+    /// [`accept`](Self::accept) with subprotocols, an `Origin` check and a
+    /// config.
+    ///
+    /// # Errors
+    ///
+    /// As for [`accept`](Self::accept); a refused `Origin` is
+    /// [`Error::Rejected`] with status 403.
+    pub fn accept_with(stream: TcpStream, options: &ServerOptions<'_>) -> Result<Self, Error> {
+        stream.set_nodelay(true)?;
+        WebSocket::server_with_timeouts(stream, &[], options, Some(tcp_read_timeout))
+    }
+
+    /// [`accept_with`](Self::accept_with) for a server that already read
+    /// the first bytes (`prefix`) from the stream, to tell a WebSocket
+    /// upgrade from a plain HTTP request, say.
+    ///
+    /// # Errors
+    ///
+    /// As for [`accept_with`](Self::accept_with).
+    pub fn accept_buffered(
+        stream: TcpStream,
+        prefix: &[u8],
+        options: &ServerOptions<'_>,
+    ) -> Result<Self, Error> {
+        stream.set_nodelay(true)?;
+        WebSocket::server_with_timeouts(stream, prefix, options, Some(tcp_read_timeout))
+    }
+}
+
+fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+    use std::net::ToSocketAddrs;
+    let stream = match timeout {
+        None => TcpStream::connect((host, port))?,
+        Some(timeout) => {
+            let mut last = io::Error::new(io::ErrorKind::NotFound, "host has no address");
+            let mut connected = None;
+            for addr in (host, port).to_socket_addrs()? {
+                match TcpStream::connect_timeout(&addr, timeout) {
+                    Ok(s) => {
+                        connected = Some(s);
+                        break;
+                    }
+                    Err(e) => last = e,
+                }
+            }
+            connected.ok_or(last)?
+        }
+    };
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Run the client handshake over any stream (a TLS stream, a Unix
+    /// socket, an in-memory pipe). Timers run only while data arrives; use
+    /// [`client_with_timeouts`](Self::client_with_timeouts) to drive them
+    /// from the stream's read timeout.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WebSocket::connect`].
+    pub fn client(stream: S, request: &ClientRequest<'_>, config: Config) -> Result<Self, Error> {
+        WebSocket::client_with_timeouts(stream, request, config, None)
+    }
+
+    /// [`client`](Self::client), with the function that sets the stream's
+    /// read timeout, which drives keepalive and the close timeout.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WebSocket::connect`].
+    pub fn client_with_timeouts(
+        stream: S,
+        request: &ClientRequest<'_>,
+        config: Config,
+        set_read_timeout: Option<SetReadTimeout<S>>,
+    ) -> Result<Self, Error> {
+        let mut out = vec![0u8; WRITE_BUFFER];
+        let (conn, n) = Connection::client(config, request, &mut out)?;
+        let mut ws = WebSocket::wrap(stream, conn, &[], set_read_timeout, out);
+        ws.stream.write_all(&ws.out[..n])?;
+        ws.stream.flush()?;
+        loop {
+            let now = ws.now();
+            match ws.conn.read(&mut ws.input[ws.start..ws.filled], now) {
+                Ok(decoded) => {
+                    ws.start += decoded.consumed;
+                    if let Some(Event::Response(response)) = decoded.event {
+                        ws.subprotocol = response.subprotocol().map(String::from);
+                        return Ok(ws);
+                    }
+                }
+                Err(crate::Error::Handshake(HandshakeError::UnexpectedStatus(status))) => {
+                    return Err(Error::Rejected { status, headers: ws.response_headers() });
+                }
+                Err(e) => return Err(e.into()),
+            }
+            ws.fill(None)?;
+        }
+    }
+
+    /// Run the server handshake over any stream, after `prefix` (bytes
+    /// already read from it, if any).
+    ///
+    /// # Errors
+    ///
+    /// As for [`WebSocket::accept_with`].
+    pub fn server(stream: S, prefix: &[u8], options: &ServerOptions<'_>) -> Result<Self, Error> {
+        WebSocket::server_with_timeouts(stream, prefix, options, None)
+    }
+
+    /// [`server`](Self::server), with the function that sets the stream's
+    /// read timeout, which drives keepalive and the close timeout.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WebSocket::accept_with`].
+    pub fn server_with_timeouts(
+        stream: S,
+        prefix: &[u8],
+        options: &ServerOptions<'_>,
+        set_read_timeout: Option<SetReadTimeout<S>>,
+    ) -> Result<Self, Error> {
+        let conn = Connection::server(options.config);
+        let out = vec![0u8; WRITE_BUFFER];
+        let mut ws = WebSocket::wrap(stream, conn, prefix, set_read_timeout, out);
+        loop {
+            let now = ws.now();
+            match ws.conn.read(&mut ws.input[ws.start..ws.filled], now) {
+                Ok(decoded) => {
+                    ws.start += decoded.consumed;
+                    if let Some(Event::Request(request)) = decoded.event {
+                        let answered = answer(&mut ws.conn, &request, options, &mut ws.out);
+                        let (n, outcome) = answered?;
+                        ws.stream.write_all(&ws.out[..n])?;
+                        ws.stream.flush()?;
+                        return outcome.map(|subprotocol| {
+                            ws.subprotocol = subprotocol;
+                            ws
+                        });
+                    }
+                }
+                Err(e) => {
+                    ws.flush_protocol()?; // the 400 / 426 / 431 rejection
+                    return Err(e.into());
+                }
+            }
+            ws.fill(None)?;
+        }
+    }
+
+    /// Wrap a [`Connection`] already open (a handshake done by another HTTP
+    /// library), with the bytes read after the handshake, if any.
+    pub fn from_connection(stream: S, conn: Connection, leftover: &[u8]) -> Self {
+        WebSocket::wrap(stream, conn, leftover, None, vec![0u8; WRITE_BUFFER])
+    }
+
+    fn wrap(
+        stream: S,
+        conn: Connection,
+        prefix: &[u8],
+        set_read_timeout: Option<SetReadTimeout<S>>,
+        out: Vec<u8>,
+    ) -> Self {
+        let mut input = vec![0u8; READ_BUFFER.max(prefix.len())];
+        input[..prefix.len()].copy_from_slice(prefix);
+        let max_message = conn.config().max_message_size;
+        WebSocket {
+            stream,
+            conn,
+            input,
+            start: 0,
+            filled: prefix.len(),
+            out,
+            messages: MessageAssembler::new(max_message),
+            epoch: std::time::Instant::now(),
+            set_read_timeout,
+            read_timeout_set: None,
+            subprotocol: None,
+            peer_close: None,
+        }
+    }
+
+    /// The next message or control frame, blocking until one arrives.
+    /// Pongs and Close replies are sent on the way; keepalive Pings go out
+    /// when due.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] once the connection is closed (after
+    /// [`Incoming::Close`], or after [`close`](Self::close));
+    /// [`Error::Protocol`] when the peer broke the protocol (the Close with
+    /// the matching code has been sent) or keepalive found the peer gone;
+    /// [`Error::Io`].
+    pub fn read(&mut self) -> Result<Incoming, Error> {
+        loop {
+            if let Some(incoming) = self.read_until(None)? {
+                return Ok(incoming);
+            }
+        }
+    }
+
+    /// [`read`](Self::read), giving up after `timeout` with `Ok(None)`:
+    /// for programs that wait on other things too (a terminal, a queue).
+    /// Needs the stream's read timeout (set up by [`connect`] and
+    /// [`accept`]); without it, this waits like `read`.
+    ///
+    /// [`connect`]: WebSocket::connect
+    /// [`accept`]: WebSocket::accept
+    ///
+    /// # Errors
+    ///
+    /// As for [`read`](Self::read).
+    pub fn read_timeout(&mut self, timeout: Duration) -> Result<Option<Incoming>, Error> {
+        let give_up = self.now().saturating_add(timeout);
+        loop {
+            if let Some(incoming) = self.read_until(Some(give_up))? {
+                return Ok(Some(incoming));
+            }
+            if self.now() >= give_up {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Decode what is buffered; if that gives nothing, read from the stream
+    /// once, waiting at most until `give_up`.
+    fn read_until(&mut self, give_up: Option<Instant>) -> Result<Option<Incoming>, Error> {
+        if let Some(incoming) = self.next_buffered()? {
+            return Ok(Some(incoming));
+        }
+        if self.conn.close_expected() {
+            return Err(Error::Closed(self.peer_close.clone()));
+        }
+        self.fill(give_up)?;
+        Ok(None)
+    }
+
+    /// Send a text message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] after a Close ([`crate::Error::CloseSent`] or
+    /// [`crate::Error::Closed`]); [`Error::Io`].
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        match text.len() <= SMALL_PAYLOAD {
+            true => self.send_frame(Outgoing::Text(text)),
+            false => self.send_large(DataKind::Text, text.as_bytes()),
+        }
+    }
+
+    /// Send a binary message.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        match data.len() <= SMALL_PAYLOAD {
+            true => self.send_frame(Outgoing::Binary(data)),
+            false => self.send_large(DataKind::Binary, data),
+        }
+    }
+
+    /// Send a Ping (at most 125 bytes of payload); its Pong comes back
+    /// through [`read`](Self::read).
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_frame(Outgoing::Ping(payload))
+    }
+
+    /// Send an unsolicited Pong, a one-way heartbeat.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_frame(Outgoing::Pong(payload))
+    }
+
+    /// Close: send a Close with `code` and `reason`, then wait (at most
+    /// `Config::close_timeout`) for the peer's Close and the end of the
+    /// connection, discarding messages that arrive meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] for an invalid code or a reason over 123 bytes,
+    /// or if the peer did not answer in time ([`crate::Error::CloseTimeout`]);
+    /// [`Error::Io`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.conn.state() == State::Open {
+            self.send_frame(Outgoing::Close(Some(CloseFrame { code, reason })))?;
+        }
+        loop {
+            match self.read() {
+                Ok(_) => {}
+                Err(Error::Closed(_)) => return Ok(()),
+                Err(Error::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The subprotocol the handshake settled on, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The protocol state.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably (writing to it directly corrupts the connection).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Milliseconds since this WebSocket was made: the core's clock.
+    fn now(&self) -> Instant {
+        Instant(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Decode what is buffered, up to the next thing for the caller.
+    fn next_buffered(&mut self) -> Result<Option<Incoming>, Error> {
+        loop {
+            let now = self.now();
+            let decoded = match self.conn.read(&mut self.input[self.start..self.filled], now) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.flush_protocol()?; // the Close with 1002 / 1007 / 1009
+                    return Err(e.into());
+                }
+            };
+            self.start += decoded.consumed;
+            let incoming = match decoded.event {
+                None => return Ok(None),
+                Some(Event::Data { kind, payload, fin }) => {
+                    match self.messages.push(kind, payload, fin) {
+                        Ok(Some(Message::Text(text))) => Some(Incoming::Text(text)),
+                        Ok(Some(Message::Binary(data))) => Some(Incoming::Binary(data)),
+                        Ok(None) => None,
+                        Err(e) => return Err(Error::Protocol(e.into())),
+                    }
+                }
+                Some(Event::Ping(payload)) => Some(Incoming::Ping(payload.to_vec())),
+                Some(Event::Pong(payload)) => Some(Incoming::Pong(payload.to_vec())),
+                Some(Event::Close(frame)) => {
+                    let info = frame.map(|f| CloseInfo { code: f.code, reason: f.reason.into() });
+                    self.peer_close = info.clone();
+                    Some(Incoming::Close(info))
+                }
+                Some(Event::Request(_) | Event::Response(_)) => None,
+            };
+            self.flush_protocol()?; // a Pong per Ping, the Close reply
+            if incoming.is_some() {
+                return Ok(incoming);
+            }
+        }
+    }
+
+    /// Read more bytes from the stream, waiting at most until the core's
+    /// next deadline (or `give_up`), and handle timers and the end of the
+    /// stream.
+    fn fill(&mut self, give_up: Option<Instant>) -> Result<(), Error> {
+        if self.start > 0 {
+            self.input.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        if self.filled == self.input.len() {
+            // The core always consumes a whole header or handshake head that
+            // fits; a full buffer means a head over the handshake limit.
+            let grown = self.input.len() * 2;
+            self.input.resize(grown, 0);
+        }
+        let now = self.now();
+        let deadline = self.conn.poll_timeout();
+        if deadline.is_some_and(|at| at <= now) {
+            return self.on_timeout();
+        }
+        let until = match (deadline, give_up) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // A zero timeout means "block forever" to the OS: wait 1 ms at least.
+        let wait = until.map(|at| at.saturating_duration_since(now).max(Duration::from_millis(1)));
+        if let Some(set) = self.set_read_timeout {
+            if wait != self.read_timeout_set {
+                set(&self.stream, wait)?;
+                self.read_timeout_set = wait;
+            }
+        }
+        match self.stream.read(&mut self.input[self.filled..]) {
+            Ok(0) => {
+                let result = self.conn.read_eof();
+                self.flush_protocol()?;
+                match result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Ok(n) => {
+                self.filled += n;
+                Ok(())
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                match deadline.is_some_and(|at| at <= self.now()) {
+                    true => self.on_timeout(),
+                    false => Ok(()), // the caller's own time limit
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn on_timeout(&mut self) -> Result<(), Error> {
+        let result = self.conn.handle_timeout(self.now());
+        self.flush_protocol()?; // a keepalive Ping, or the Close 1011
+        result.map_err(Error::from)
+    }
+
+    /// Write every frame the core queued on its own.
+    fn flush_protocol(&mut self) -> Result<(), Error> {
+        let mut wrote = false;
+        loop {
+            match self.conn.poll_transmit(&mut self.out) {
+                Ok(Some(n)) => {
+                    self.stream.write_all(&self.out[..n])?;
+                    wrote = true;
+                }
+                Ok(None) => break,
+                Err(too_small) => self.out.resize(too_small.needed, 0),
+            }
+        }
+        if wrote {
+            self.stream.flush()?;
+        }
+        Ok(())
+    }
+
+    fn send_frame(&mut self, frame: Outgoing<'_>) -> Result<(), Error> {
+        let n = match self.conn.encode(frame, &mut self.out) {
+            Err(crate::Error::BufferTooSmall { needed }) => {
+                self.out.resize(needed, 0);
+                self.conn.encode(frame, &mut self.out)?
+            }
+            other => other?,
+        };
+        self.stream.write_all(&self.out[..n])?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// A message too large for one write: the header, then the payload
+    /// streamed (masked in chunks for clients, as is for servers).
+    fn send_large(&mut self, kind: DataKind, payload: &[u8]) -> Result<(), Error> {
+        let (header, mut masker) = self.conn.encode_header(kind, payload.len() as u64, true)?;
+        self.stream.write_all(header.as_bytes())?;
+        if self.conn.role() == crate::Role::Server {
+            self.stream.write_all(payload)?; // servers do not mask: zero copy
+        } else {
+            for chunk in payload.chunks(WRITE_BUFFER) {
+                let n = masker.copy_masked(&mut self.out, chunk).map_err(crate::Error::from)?;
+                self.stream.write_all(&self.out[..n])?;
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// The headers of the (non-101) response at the front of the input.
+    fn response_headers(&self) -> Vec<(String, String)> {
+        let mut slots = [EMPTY_HEADER; crate::MAX_HANDSHAKE_HEADERS];
+        match ResponseHead::parse(&self.input[self.start..self.filled], &mut slots, usize::MAX) {
+            Ok(Status::Complete(head)) => head
+                .headers()
+                .map(|h| (h.name.into(), String::from_utf8_lossy(h.value).into_owned()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Accept or refuse `request` as `options` say; returns the bytes written
+/// and either the chosen subprotocol or the refusal.
+fn answer(
+    conn: &mut Connection,
+    request: &Request<'_>,
+    options: &ServerOptions<'_>,
+    out: &mut [u8],
+) -> Result<(usize, Result<Option<String>, Error>), Error> {
+    if let (Some(allowed), Some(origin)) = (options.allowed_origins, request.origin()) {
+        if !allowed.contains(&origin) {
+            let n = conn.reject(403, &[], out)?;
+            return Ok((n, Err(Error::Rejected { status: 403, headers: Vec::new() })));
+        }
+    }
+    let subprotocol = request.subprotocols().find(|p| options.subprotocols.contains(p));
+    let accept = AcceptOptions { subprotocol, extensions: None, extra_headers: options.headers };
+    let n = conn.accept(request, &accept, out)?;
+    Ok((n, Ok(subprotocol.map(String::from))))
+}
