@@ -46,7 +46,7 @@ use std::net::TcpStream;
 use std::string::String;
 use std::time::Duration;
 use std::vec::Vec;
-use std::{fmt, vec};
+use std::{fmt, format, vec};
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::{Config, Instant};
@@ -100,14 +100,20 @@ pub struct CloseInfo {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading from or writing to the stream failed (connection refused,
-    /// reset, ...).
+    /// Reading from or writing to the stream failed (reset, broken pipe, ...).
     Io(io::Error),
+    /// The TCP connection to the server could not be made (refused, no
+    /// route, unknown host, timed out).
+    Connect {
+        /// `host:port` as given in the URL.
+        addr: String,
+        /// Why.
+        source: io::Error,
+    },
     /// The URL given to [`WebSocket::connect`] is not a valid WebSocket URL.
     Url(UrlError),
-    /// A `wss://` URL: this driver speaks plain TCP. Wrap a TLS stream and
-    /// use [`WebSocket::client`] (the `wss_client` example shows how, with
-    /// rustls).
+    /// A `wss://` URL: this driver speaks plain TCP. Connect a TLS stream
+    /// yourself (rustls, native-tls) and use [`WebSocket::client`] over it.
     TlsRequired,
     /// The server answered the handshake with another status than 101:
     /// a redirect (`Location`), 401 (`WWW-Authenticate`), 403, 404, ...
@@ -132,10 +138,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Connect { addr, source } => write!(f, "cannot connect to {addr}: {source}"),
             Error::Url(e) => write!(f, "invalid URL: {e}"),
             Error::TlsRequired => f.write_str(
-                "wss:// needs TLS, which this driver does not do: wrap a TLS stream and use \
-                 WebSocket::client (see examples/wss_client.rs)",
+                "wss:// needs TLS, which this driver does not do: connect a TLS stream \
+                 (rustls, native-tls) and use WebSocket::client over it",
             ),
             Error::Rejected { status, headers } => {
                 write!(f, "the server refused the WebSocket handshake with HTTP {status}")?;
@@ -163,6 +170,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            Error::Connect { source, .. } => Some(source),
             Error::Url(e) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
@@ -257,9 +265,11 @@ impl WebSocket<TcpStream> {
     /// # Errors
     ///
     /// [`Error::Url`] for a bad URL, [`Error::TlsRequired`] for `wss://`,
-    /// [`Error::Io`] when the connection is refused, [`Error::Rejected`]
-    /// when the server answers with another status than 101,
-    /// [`Error::Handshake`] for an invalid answer.
+    /// [`Error::Connect`] when the TCP connection cannot be made,
+    /// [`Error::Rejected`] when the server answers with another status than
+    /// 101, [`Error::Handshake`] for an invalid answer,
+    /// [`Error::Protocol`] with [`crate::Error::HandshakeTimeout`] when the
+    /// server does not answer within `Config::handshake_timeout`.
     pub fn connect(url: &str) -> Result<Self, Error> {
         WebSocket::connect_with(url, &ClientOptions::default())
     }
@@ -274,7 +284,10 @@ impl WebSocket<TcpStream> {
         if url.secure {
             return Err(Error::TlsRequired);
         }
-        let stream = connect_tcp(url.host, url.port, options.connect_timeout)?;
+        let stream =
+            connect_tcp(url.host, url.port, options.connect_timeout).map_err(|source| {
+                Error::Connect { addr: format!("{}:{}", url.host, url.port), source }
+            })?;
         let request = ClientRequest {
             subprotocols: options.subprotocols,
             extra_headers: options.headers,
@@ -323,7 +336,7 @@ impl WebSocket<TcpStream> {
     }
 }
 
-fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
     use std::net::ToSocketAddrs;
     let stream = match timeout {
         None => TcpStream::connect((host, port))?,
@@ -578,7 +591,9 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Close: send a Close with `code` and `reason`, then wait (at most
     /// `Config::close_timeout`) for the peer's Close and the end of the
-    /// connection, discarding messages that arrive meanwhile.
+    /// connection, discarding messages that arrive meanwhile. After
+    /// [`Incoming::Close`] (the peer closed first, and the reply is sent)
+    /// it only waits for the end, and `code` and `reason` are not used.
     ///
     /// # Errors
     ///
@@ -587,7 +602,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::Io`].
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.conn.state() == State::Open {
-            self.send_frame(Outgoing::Close(Some(CloseFrame { code, reason })))?;
+            self.send_close(code, reason)?;
         }
         loop {
             match self.read() {
@@ -597,6 +612,24 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Send a Close with `code` and `reason` and return at once: keep calling
+    /// [`read`](Self::read) for the messages still in flight, up to the
+    /// peer's Close and then [`Error::Closed`]. ([`close`](Self::close)
+    /// sends and waits, discarding what arrives.)
+    ///
+    /// # Errors
+    ///
+    /// As for [`close`](Self::close), but for the wait.
+    pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        // The close timeout counts from the core's clock: bring it up to date
+        // after however long the application went without reading.
+        let now = self.now();
+        let ticked = self.conn.handle_timeout(now);
+        self.flush_protocol()?;
+        ticked?;
+        self.send_frame(Outgoing::Close(Some(CloseFrame { code, reason })))
     }
 
     /// The subprotocol the handshake settled on, if any.
@@ -631,6 +664,7 @@ impl<S: Read + Write> WebSocket<S> {
             let decoded = match self.conn.read(&mut self.input[self.start..self.filled], now) {
                 Ok(decoded) => decoded,
                 Err(e) => {
+                    self.start = self.filled; // nothing more will be read from it
                     self.flush_protocol()?; // the Close with 1002 / 1007 / 1009
                     return Err(e.into());
                 }

@@ -86,6 +86,15 @@ pub struct Config {
     /// client, for the server to close the transport after the closing
     /// handshake). Default 5 s. Kept to the millisecond, up to about 49 days.
     pub close_timeout: Duration,
+    /// How long the opening handshake of a connection made by
+    /// [`Connection::server`] or [`Connection::client`] may take, from the
+    /// first time the connection sees the clock: a peer that opens a TCP
+    /// connection and says nothing is dropped then. Default 10 s (Python
+    /// websockets' `open_timeout`).
+    ///
+    /// [`Connection::server`]: crate::Connection::server
+    /// [`Connection::client`]: crate::Connection::client
+    pub handshake_timeout: Duration,
     /// The longest opening-handshake head (request or response line, headers
     /// and the blank line) a connection made by [`Connection::server`] or
     /// [`Connection::client`] reads. Default 8 KiB; over it the handshake
@@ -112,6 +121,7 @@ impl Config {
         auto_pong: true,
         keepalive: None,
         close_timeout: Duration::from_secs(5),
+        handshake_timeout: Duration::from_secs(10),
         max_handshake_head: 8 * 1024,
         max_handshake_headers: 32,
     };
@@ -133,6 +143,7 @@ pub(crate) struct Limits {
     pub(crate) keepalive_interval: u32,
     pub(crate) keepalive_timeout: u32,
     pub(crate) close_timeout: u32,
+    pub(crate) handshake_timeout: u32,
     pub(crate) max_handshake_head: u32,
     pub(crate) max_handshake_headers: u8,
     pub(crate) auto_pong: bool,
@@ -155,6 +166,7 @@ impl From<Config> for Limits {
             keepalive_interval: interval,
             keepalive_timeout: timeout,
             close_timeout: millis(c.close_timeout),
+            handshake_timeout: millis(c.handshake_timeout),
             max_handshake_head: u32::try_from(c.max_handshake_head).unwrap_or(u32::MAX),
             max_handshake_headers: c.max_handshake_headers.min(MAX_HANDSHAKE_HEADERS) as u8,
             auto_pong: c.auto_pong,
@@ -174,6 +186,7 @@ impl From<Limits> for Config {
                 timeout: ms(l.keepalive_timeout),
             }),
             close_timeout: ms(l.close_timeout),
+            handshake_timeout: ms(l.handshake_timeout),
             max_handshake_head: l.max_handshake_head as usize,
             max_handshake_headers: usize::from(l.max_handshake_headers),
         }

@@ -198,6 +198,9 @@ pub enum Error {
     Handshaking,
     /// `accept` or `reject` was called with no request waiting for an answer.
     NoRequestPending,
+    /// The opening handshake did not finish within
+    /// `Config::handshake_timeout`. The connection is closed.
+    HandshakeTimeout,
     /// The subprotocols or extensions offered are too long for
     /// [`Connection::client`](crate::Connection::client) to remember (at most
     /// 16 subprotocols in 64 bytes, and 64 bytes of extension offer). Use
@@ -276,6 +279,9 @@ impl fmt::Display for Error {
                 "the opening handshake is not finished (a server must accept or reject the request first)",
             ),
             Error::NoRequestPending => f.write_str("no handshake request is waiting for an answer"),
+            Error::HandshakeTimeout => {
+                f.write_str("the opening handshake did not finish in time (Config::handshake_timeout)")
+            }
             Error::OfferTooLong => f.write_str(
                 "subprotocol or extension offer too long for Connection::client (64 bytes each); use the handshake module directly",
             ),

@@ -219,8 +219,9 @@ fn keepalive_starts_only_once_the_connection_is_open() {
         ..Config::default()
     };
     let mut server = Connection::server(config);
-    assert_eq!(server.poll_timeout(), None);
     server.handle_timeout(Instant(10_000)).unwrap();
+    // Only the handshake deadline (10 s) runs, and no Ping goes out.
+    assert_eq!(server.poll_timeout(), Some(Instant(20_000)));
     assert!(transmit(&mut server).is_empty(), "no Ping before the handshake is done");
     let mut input = REQUEST.to_vec();
     accept_at(&mut server, &mut input, &AcceptOptions::default(), Instant(10_000));
@@ -291,4 +292,34 @@ fn handshake_then_frames(server: &mut Connection, stream: &[u8], sizes: &[usize]
         }
     }
     merged(seen)
+}
+
+#[test]
+fn a_silent_peer_times_out_the_handshake() {
+    let config =
+        Config { handshake_timeout: std::time::Duration::from_secs(2), ..Config::default() };
+    let mut server = Connection::server(config);
+    assert_eq!(server.poll_timeout(), Some(Instant(0)), "asks for the clock");
+    server.handle_timeout(Instant(1_000)).unwrap();
+    assert_eq!(server.poll_timeout(), Some(Instant(3_000)));
+    events(&mut server, &REQUEST[..30]); // a slow start does not extend it
+    assert_eq!(server.handle_timeout(Instant(2_999)), Ok(()));
+    assert_eq!(server.handle_timeout(Instant(3_000)), Err(Error::HandshakeTimeout));
+    assert_eq!(server.state(), State::Closed(CloseCode::ABNORMAL));
+    assert!(server.close_expected());
+    assert!(transmit(&mut server).is_empty());
+
+    let (mut c, _) = client(&ClientRequest::new("h", "/"));
+    c.handle_timeout(Instant(0)).unwrap();
+    assert_eq!(c.handle_timeout(Instant(10_000)), Err(Error::HandshakeTimeout));
+}
+
+#[test]
+fn the_handshake_deadline_ends_with_the_handshake() {
+    let mut server = Connection::server(Config::default());
+    let mut input = REQUEST.to_vec();
+    accept_at(&mut server, &mut input, &AcceptOptions::default(), Instant(500));
+    assert_eq!(server.poll_timeout(), None);
+    assert_eq!(server.handle_timeout(Instant(60_000)), Ok(()));
+    assert_eq!(server.state(), State::Open);
 }

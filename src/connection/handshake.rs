@@ -108,7 +108,10 @@ impl Connection {
     /// ```
     pub fn server(config: Config) -> Self {
         let keys = KeyStream::from_seed([0; 32]); // servers never mask
-        Connection::with_keys(Role::Server, config, keys, Phase::AwaitingRequest)
+        let mut connection =
+            Connection::with_keys(Role::Server, config, keys, Phase::AwaitingRequest);
+        connection.timers.set_close_deadline(connection.config.handshake_timeout);
+        connection
     }
 
     /// A client connection that starts with the opening handshake: writes
@@ -173,7 +176,9 @@ impl Connection {
         let offer = ClientOffer::new(key, request)?;
         let n = write_request(request, &key, out)?;
         let phase = Phase::AwaitingResponse(offer);
-        Ok((Connection::with_keys(Role::Client, config, keys, phase), n))
+        let mut connection = Connection::with_keys(Role::Client, config, keys, phase);
+        connection.timers.set_close_deadline(connection.config.handshake_timeout);
+        Ok((connection, n))
     }
 
     /// Accept the request that [`Event::Request`] gave: write the `101
@@ -293,12 +298,13 @@ impl Connection {
     /// Frames flow from here on.
     pub(super) fn open(&mut self) {
         self.phase = Phase::Frames(Default::default());
+        self.timers.clear_close_deadline(); // the handshake's
         self.start_keepalive();
     }
 
     /// The handshake failed or was refused: nothing more is read or sent
     /// (but for a queued rejection), and the transport is to be closed.
-    fn handshake_failed(&mut self, phase: Phase) {
+    pub(super) fn handshake_failed(&mut self, phase: Phase) {
         self.phase = phase;
         self.close_sent = true;
         self.transport_ended = true;

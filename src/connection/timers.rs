@@ -66,8 +66,14 @@ impl Timers {
         self.pong_deadline = NEVER;
     }
 
+    /// When to give up on the closing handshake (or, during the opening
+    /// handshake, on that).
     pub(super) fn set_close_deadline(&mut self, timeout_ms: u32) {
         self.close_deadline = self.after(timeout_ms);
+    }
+
+    pub(super) fn clear_close_deadline(&mut self) {
+        self.close_deadline = NEVER;
     }
 }
 
@@ -79,6 +85,10 @@ impl Connection {
     /// Before the connection has seen the caller's clock (no `read` or
     /// `handle_timeout` yet) a running timer reports `Instant(0)`: call
     /// `handle_timeout` at once so that it can start counting.
+    ///
+    /// Deadlines set by `encode` (the closing handshake's, after this side's
+    /// Close) count from the last `now` the connection was given: after a
+    /// quiet spell, call `handle_timeout(now)` before sending a Close.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.close_expected() {
             return None;
@@ -102,8 +112,18 @@ impl Connection {
     /// time: the connection is closed (code 1011, a Close queued) and the
     /// transport should be dropped. [`Error::CloseTimeout`] when the peer
     /// never answered this side's Close: the connection is closed (1006).
+    /// [`Error::HandshakeTimeout`] when the opening handshake took longer
+    /// than `Config::handshake_timeout`: the connection is closed.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.observe_time(now);
+        if self.timers.is_due(self.timers.close_deadline)
+            && self.closed.is_none()
+            && self.phase.is_handshake()
+        {
+            self.timers.close_deadline = NEVER;
+            self.handshake_failed(super::Phase::HandshakeFailed);
+            return Err(Error::HandshakeTimeout);
+        }
         if self.timers.is_due(self.timers.close_deadline) {
             self.timers.close_deadline = NEVER;
             self.transport_ended = true;
