@@ -95,6 +95,8 @@ pub mod blocking;
 pub mod close;
 mod config;
 mod connection;
+#[cfg(feature = "std")]
+pub mod driver;
 mod error;
 mod event;
 pub mod frame;
