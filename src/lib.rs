@@ -47,6 +47,7 @@
 //! | [`rng`] | mask keys from a per-connection ChaCha stream |
 //! | [`url`] | `ws://` / `wss://` URLs |
 //! | [`blocking`] | a driver over blocking `Read + Write` streams (feature `std`) |
+//! | `tokio` | an async driver on tokio (feature `tokio`) |
 //!
 //! # Driving a connection
 //!
@@ -105,6 +106,8 @@ pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
 pub mod rng;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod url;
 pub mod utf8;
 

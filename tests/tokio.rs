@@ -1,0 +1,262 @@
+//! The tokio driver over real loopback sockets: round trips, many
+//! concurrent connections, split halves, keepalive, cancellation safety.
+#![cfg(feature = "tokio")]
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wscore::handshake::{parse_request, write_accept, AcceptOptions, Status, EMPTY_HEADER};
+use wscore::tokio::{accept, connect, connect_with, ClientOptions, Error, Incoming};
+use wscore::{CloseCode, Config, Keepalive};
+
+/// An echo server on an ephemeral port; returns its URL.
+async fn echo_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let Ok(mut ws) = accept(stream).await else { return };
+                while let Some(Ok(incoming)) = ws.next().await {
+                    let sent = match incoming {
+                        Incoming::Text(text) => ws.send_text(&text).await,
+                        Incoming::Binary(data) => ws.send_binary(&data).await,
+                        _ => Ok(()),
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("ws://{addr}/")
+}
+
+/// The next data message, skipping control frames.
+async fn next_message(ws: &mut wscore::tokio::WebSocket<TcpStream>) -> Incoming {
+    loop {
+        match ws.next().await.expect("connection ended").expect("read failed") {
+            Incoming::Ping(_) | Incoming::Pong(_) => {}
+            other => return other,
+        }
+    }
+}
+
+#[tokio::test]
+async fn echo_round_trips_at_the_length_boundaries() {
+    let url = echo_server().await;
+    let mut ws = connect(&url).await.unwrap();
+    for len in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        ws.send_binary(&data).await.unwrap();
+        assert_eq!(next_message(&mut ws).await, Incoming::Binary(data), "binary {len}");
+        let text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        ws.send_text(&text).await.unwrap();
+        assert_eq!(next_message(&mut ws).await, Incoming::Text(text), "text {len}");
+    }
+    ws.close(CloseCode::NORMAL, "done").await.unwrap();
+    assert_eq!(
+        ws.next().await.map(|r| r.unwrap()),
+        Some(Incoming::Close(Some(wscore::tokio::CloseInfo {
+            code: CloseCode::NORMAL,
+            reason: String::new()
+        })))
+    );
+    assert!(ws.next().await.is_none(), "the stream ends after the closing handshake");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_connections_echo_ten_messages_each() {
+    let url = echo_server().await;
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..1000 {
+        let url = url.clone();
+        clients.spawn(async move {
+            let mut ws = connect(&url).await?;
+            for m in 0..10 {
+                let text = format!("client {c} message {m}");
+                ws.send_text(&text).await?;
+                assert_eq!(next_message(&mut ws).await, Incoming::Text(text));
+            }
+            ws.close(CloseCode::NORMAL, "").await?;
+            while ws.next().await.is_some() {}
+            Ok::<_, Error>(())
+        });
+    }
+    let done = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut ok = 0;
+        while let Some(result) = clients.join_next().await {
+            result.unwrap().unwrap();
+            ok += 1;
+        }
+        ok
+    });
+    assert_eq!(done.await.expect("1,000 connections within 60 s"), 1000);
+}
+
+#[tokio::test]
+async fn split_halves_work_from_different_tasks() {
+    let url = echo_server().await;
+    let (mut reader, writer) = connect(&url).await.unwrap().split();
+    let sender = tokio::spawn({
+        let writer = writer.clone();
+        async move {
+            for i in 0..100 {
+                writer.send_text(&format!("{i}")).await.unwrap();
+            }
+        }
+    });
+    for i in 0..100 {
+        match reader.next().await.unwrap().unwrap() {
+            Incoming::Text(text) => assert_eq!(text, format!("{i}")),
+            other => panic!("{other:?}"),
+        }
+    }
+    sender.await.unwrap();
+    writer.close(CloseCode::NORMAL, "").await.unwrap();
+    while let Some(item) = reader.next().await {
+        item.unwrap();
+    }
+}
+
+/// A server that completes the handshake and then sends `count` numbered
+/// messages (each frame in two halves, `pause` apart when given), then reads
+/// and discards until the client goes away (and never answers a Ping).
+async fn raw_server(count: u32, pause: Option<Duration>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 8192];
+        let mut filled = 0;
+        let head_len = loop {
+            filled += stream.read(&mut buf[filled..]).await.unwrap();
+            let mut slots = [EMPTY_HEADER; 32];
+            if let Ok(Status::Complete(request)) = parse_request(&buf[..filled], &mut slots, 8192) {
+                let mut out = [0u8; 512];
+                let n = write_accept(&request, &AcceptOptions::default(), &mut out).unwrap();
+                stream.write_all(&out[..n]).await.unwrap();
+                break request.head_len();
+            }
+        };
+        assert_eq!(head_len, filled);
+        let mut frames = Vec::new();
+        for i in 0..count {
+            let text = format!("message {i:05}");
+            let mut frame = vec![0x81, text.len() as u8];
+            frame.extend_from_slice(text.as_bytes());
+            match pause {
+                None => frames.extend_from_slice(&frame),
+                Some(pause) => {
+                    let (head, tail) = frame.split_at(5);
+                    stream.write_all(head).await.unwrap();
+                    tokio::time::sleep(pause).await;
+                    stream.write_all(tail).await.unwrap();
+                }
+            }
+        }
+        stream.write_all(&frames).await.unwrap();
+        // Then read and discard until the client goes away.
+        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+    });
+    format!("ws://{addr}/")
+}
+
+#[tokio::test]
+async fn dropping_read_futures_loses_no_data() {
+    // Frames arrive in halves, so many `next` futures are waiting on the
+    // socket, mid-frame, when a very short timeout cancels them.
+    let url = raw_server(300, Some(Duration::from_millis(1))).await;
+    let mut ws = connect(&url).await.unwrap();
+    let mut received = 0u32;
+    let mut cancelled = 0u32;
+    while received < 300 {
+        // A timeout this short cancels many `next` futures mid-way.
+        match tokio::time::timeout(Duration::from_micros(20), ws.next()).await {
+            Err(_) => cancelled += 1,
+            Ok(item) => {
+                let Incoming::Text(text) = item.unwrap().unwrap() else { panic!("not text") };
+                assert_eq!(text, format!("message {received:05}"), "lost or reordered");
+                received += 1;
+            }
+        }
+    }
+    assert!(cancelled >= 100, "only {cancelled} reads were cancelled: the test proved little");
+}
+
+#[tokio::test]
+async fn keepalive_detects_a_peer_that_stops_answering() {
+    let url = raw_server(0, None).await; // never answers a Ping
+    let keepalive =
+        Keepalive { interval: Duration::from_millis(200), timeout: Duration::from_millis(300) };
+    let options = ClientOptions {
+        config: Config { keepalive: Some(keepalive), ..Config::default() },
+        ..ClientOptions::default()
+    };
+    let mut ws = connect_with(&url, &options).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("gave up in time");
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Some(Err(Error::Protocol(wscore::Error::KeepaliveTimeout)))),
+        "{outcome:?}"
+    );
+    assert!(took >= Duration::from_millis(450) && took < Duration::from_secs(2), "{took:?}");
+    assert!(ws.next().await.is_none());
+}
+
+#[tokio::test]
+async fn keepalive_is_quiet_when_the_peer_answers() {
+    let url = echo_server().await;
+    let keepalive =
+        Keepalive { interval: Duration::from_millis(100), timeout: Duration::from_millis(300) };
+    let options = ClientOptions {
+        config: Config { keepalive: Some(keepalive), ..Config::default() },
+        ..ClientOptions::default()
+    };
+    let mut ws = connect_with(&url, &options).await.unwrap();
+    let mut pongs = 0;
+    let quiet = tokio::time::timeout(Duration::from_millis(700), async {
+        while let Some(item) = ws.next().await {
+            match item.unwrap() {
+                Incoming::Pong(_) => pongs += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+    assert!(quiet.await.is_err(), "the connection stayed open");
+    assert!(pongs >= 4, "{pongs} keepalive Pongs in 700 ms");
+}
+
+#[tokio::test]
+async fn the_stream_adapter_yields_every_message() {
+    use std::future::poll_fn;
+    use std::pin::pin;
+    let url = raw_server(50, None).await;
+    let (reader, _writer) = connect(&url).await.unwrap().split();
+    let mut stream = pin!(reader.into_stream());
+    for i in 0..50 {
+        let item = poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await;
+        assert_eq!(item.unwrap().unwrap(), Incoming::Text(format!("message {i:05}")));
+    }
+}
+
+#[tokio::test]
+async fn connection_errors_name_their_cause() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    match connect(&format!("ws://127.0.0.1:{port}/")).await {
+        Err(Error::Connect { addr, source }) => {
+            assert_eq!(addr, format!("127.0.0.1:{port}"));
+            assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(connect("wss://example.com/").await, Err(Error::TlsRequired)));
+    assert!(matches!(connect("http://example.com/").await, Err(Error::Url(_))));
+}
