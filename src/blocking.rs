@@ -573,6 +573,11 @@ impl<S: Read + Write> WebSocket<S> {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            // TLS reports a peer that hung up without `close_notify` as an
+            // error; after a finished closing handshake it is just the end.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.conn.is_closed() => {
+                self.conn.read_eof().map_err(Error::from)
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -62,7 +62,7 @@ pub enum Error {
     Url(UrlError),
     /// A `wss://` URL: the drivers speak plain TCP. Connect a TLS stream
     /// yourself (rustls, native-tls) and run the client handshake over it
-    /// (`client` in either driver).
+    /// (`client` in either driver): `examples/wss_client.rs` shows how.
     TlsRequired,
     /// The server answered the handshake with another status than 101:
     /// a redirect (`Location`), 401 (`WWW-Authenticate`), 403, 404, ...
@@ -91,7 +91,7 @@ impl fmt::Display for Error {
             Error::Url(e) => write!(f, "invalid URL: {e}"),
             Error::TlsRequired => f.write_str(
                 "wss:// needs TLS, which this driver does not do: connect a TLS stream \
-                 (rustls, native-tls) and use WebSocket::client over it",
+                 (rustls, native-tls) and run the driver's client handshake over it",
             ),
             Error::Rejected { status, headers } => {
                 write!(f, "the server refused the WebSocket handshake with HTTP {status}")?;

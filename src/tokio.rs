@@ -498,6 +498,10 @@ impl<S: AsyncRead + AsyncWrite> Reader<S> {
                 continue;
             }
             if self.shared.conn().close_expected() {
+                // Done: shut the stream down (a TLS stream sends its
+                // `close_notify`; TCP sends FIN). Best effort: the peer may be gone.
+                let mut out = self.shared.out.lock().await;
+                let _ = out.io.shutdown().await;
                 self.ended = true;
                 continue;
             }
@@ -547,6 +551,11 @@ impl<S: AsyncRead + AsyncWrite> Reader<S> {
             Some(Ok(n)) => {
                 self.filled += n;
                 return;
+            }
+            // TLS reports a peer that hung up without `close_notify` as an
+            // error; after a finished closing handshake it is just the end.
+            Some(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof && conn.is_closed() => {
+                conn.read_eof().err()
             }
             Some(Err(e)) => {
                 self.ended = true;

@@ -8,6 +8,11 @@
 //! as the `90` arrives, since no continuation could make it valid. Only at the
 //! end of the message ([`Utf8Validator::finish`]) is an unfinished code point an
 //! error.
+//!
+//! Validation itself is `simdutf8`'s SIMD validator (with runtime CPU
+//! detection under `std`, the compile-time target features otherwise), which
+//! runs at memory speed on ASCII and reports the same error positions as
+//! `core::str::from_utf8`.
 
 use core::fmt;
 
@@ -62,7 +67,7 @@ impl Utf8Validator {
                 return Ok(()); // `input` was used up and the code point is still unfinished
             }
         }
-        match core::str::from_utf8(input) {
+        match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
                 // A valid prefix of a code point runs to the end of `input`.

@@ -172,6 +172,11 @@ impl Connection {
         }
     }
 
+    /// Whether the connection is closed ([`State::Closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
     /// Whether the transport may be closed now: the connection is closed and
     /// its last frame flushed, and either this is the server (which closes
     /// first), or the connection failed, or a client has seen the server
