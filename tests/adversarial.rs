@@ -1231,3 +1231,62 @@ fn an_idle_connection_without_keepalive_never_allocates() {
         assert_eq!(conn.state(), State::Open, "{role:?}");
     }
 }
+
+/// The benchmark workloads (BENCHMARKS.md): decoding them in the server role
+/// and encoding them in the client role through the core API allocates
+/// nothing, per message or otherwise.
+#[test]
+fn the_benchmark_workloads_decode_and_encode_without_allocating() {
+    use wscore::{DataKind, Outgoing};
+    let mixed_text: String = "price €42, 株価 ↑ ok ".repeat(64).chars().take(1000).collect();
+    let kib = |n: usize| -> Vec<u8> { (0..n * 1024).map(|i| (i * 7) as u8).collect() };
+    // (name, stream of masked client frames, expected messages, expected payload bytes)
+    let mut workloads: Vec<(&str, Vec<u8>, usize, usize)> = Vec::new();
+    let mut add = |name, frames: Vec<Vec<u8>>, messages, bytes| workloads.push((name, frames.concat(), messages, bytes));
+    add("16 B text", (0..10_000).map(|_| from_client(0x81, b"0123456789abcdef")).collect(), 10_000, 160_000);
+    let t = mixed_text.as_bytes();
+    add("1 KiB text", (0..10_000).map(|_| from_client(0x81, t)).collect(), 10_000, 10_000 * t.len());
+    let b64 = kib(64);
+    add("64 KiB binary", (0..1_000).map(|_| from_client(0x82, &b64)).collect(), 1_000, 1_000 * b64.len());
+    let b1m = kib(1024);
+    add("1 MiB binary", (0..100).map(|_| from_client(0x82, &b1m)).collect(), 100, 100 * b1m.len());
+    let piece = "tick ".repeat(820).into_bytes()[..4096].to_vec();
+    let fragmented: Vec<Vec<u8>> = (0..1_000)
+        .flat_map(|_| (0..16).map(|i| from_client(if i == 0 { 0x01 } else if i == 15 { 0x80 } else { 0x00 }, &piece)))
+        .collect();
+    add("64 KiB text in 16 fragments", fragmented, 1_000, 1_000 * 16 * 4096);
+
+    for (name, mut stream, messages, bytes) in workloads {
+        let mut conn = connection(Role::Server, Config::default());
+        let (seen, data) = without_allocating(name, || {
+            let (mut pos, mut seen, mut data) = (0, 0, 0);
+            loop {
+                let decoded = conn.read(&mut stream[pos..], Instant(0)).expect("valid stream");
+                pos += decoded.consumed;
+                match decoded.event {
+                    Some(wscore::Event::Data { payload, fin, .. }) => {
+                        data += payload.len();
+                        seen += usize::from(fin);
+                    }
+                    Some(_) => {}
+                    None => return (seen, data),
+                }
+            }
+        });
+        assert_eq!((seen, data), (messages, bytes), "{name}");
+    }
+
+    let mut client = connection(Role::Client, Config::default());
+    let mut out = vec![0u8; 70 * 1024];
+    let b64 = kib(64);
+    without_allocating("encode", || {
+        for _ in 0..10_000 {
+            client.encode(Outgoing::Text("0123456789abcdef"), &mut out).unwrap();
+        }
+        for _ in 0..1_000 {
+            client.encode(Outgoing::Binary(&b64), &mut out).unwrap();
+            let frag = Outgoing::Fragment { kind: DataKind::Text, payload: b"tick", fin: true };
+            client.encode(frag, &mut out).unwrap();
+        }
+    });
+}
