@@ -1242,17 +1242,47 @@ fn the_benchmark_workloads_decode_and_encode_without_allocating() {
     let kib = |n: usize| -> Vec<u8> { (0..n * 1024).map(|i| (i * 7) as u8).collect() };
     // (name, stream of masked client frames, expected messages, expected payload bytes)
     let mut workloads: Vec<(&str, Vec<u8>, usize, usize)> = Vec::new();
-    let mut add = |name, frames: Vec<Vec<u8>>, messages, bytes| workloads.push((name, frames.concat(), messages, bytes));
-    add("16 B text", (0..10_000).map(|_| from_client(0x81, b"0123456789abcdef")).collect(), 10_000, 160_000);
+    let mut add = |name, frames: Vec<Vec<u8>>, messages, bytes| {
+        workloads.push((name, frames.concat(), messages, bytes))
+    };
+    add(
+        "16 B text",
+        (0..10_000).map(|_| from_client(0x81, b"0123456789abcdef")).collect(),
+        10_000,
+        160_000,
+    );
     let t = mixed_text.as_bytes();
-    add("1 KiB text", (0..10_000).map(|_| from_client(0x81, t)).collect(), 10_000, 10_000 * t.len());
+    add(
+        "1 KiB text",
+        (0..10_000).map(|_| from_client(0x81, t)).collect(),
+        10_000,
+        10_000 * t.len(),
+    );
     let b64 = kib(64);
-    add("64 KiB binary", (0..1_000).map(|_| from_client(0x82, &b64)).collect(), 1_000, 1_000 * b64.len());
+    add(
+        "64 KiB binary",
+        (0..1_000).map(|_| from_client(0x82, &b64)).collect(),
+        1_000,
+        1_000 * b64.len(),
+    );
     let b1m = kib(1024);
     add("1 MiB binary", (0..100).map(|_| from_client(0x82, &b1m)).collect(), 100, 100 * b1m.len());
     let piece = "tick ".repeat(820).into_bytes()[..4096].to_vec();
     let fragmented: Vec<Vec<u8>> = (0..1_000)
-        .flat_map(|_| (0..16).map(|i| from_client(if i == 0 { 0x01 } else if i == 15 { 0x80 } else { 0x00 }, &piece)))
+        .flat_map(|_| {
+            (0..16).map(|i| {
+                from_client(
+                    if i == 0 {
+                        0x01
+                    } else if i == 15 {
+                        0x80
+                    } else {
+                        0x00
+                    },
+                    &piece,
+                )
+            })
+        })
         .collect();
     add("64 KiB text in 16 fragments", fragmented, 1_000, 1_000 * 16 * 4096);
 
