@@ -75,6 +75,11 @@ impl KeyStream {
     /// A fresh mask key.
     #[inline]
     pub fn mask_key(&mut self) -> [u8; 4] {
+        let at = usize::from(self.used);
+        if let Some(&[a, b, c, d]) = self.block.get(at..at + 4) {
+            self.used += 4;
+            return [a, b, c, d]; // the common case: four buffered bytes at once
+        }
         let mut key = [0; 4];
         self.fill(&mut key);
         key

@@ -67,6 +67,11 @@ impl Utf8Validator {
                 return Ok(()); // `input` was used up and the code point is still unfinished
             }
         }
+        // Short pieces (a chat line, a price tick) are mostly ASCII, and the
+        // SIMD validator hands inputs under 64 bytes to a slower path.
+        if input.len() < 64 && input.is_ascii() {
+            return Ok(());
+        }
         match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
