@@ -107,6 +107,15 @@ pub struct Config {
     /// [`MAX_HANDSHAKE_HEADERS`]. Default 32; over it the handshake fails (a
     /// server answers 431).
     pub max_handshake_headers: usize,
+    /// permessage-deflate (RFC 7692): offered by a client, accepted by a
+    /// server, for connections made by [`Connection::server`] and
+    /// [`Connection::client`]. Takes effect with the `deflate` feature
+    /// (without it, the extension is never offered or accepted). Default
+    /// `None` (off).
+    ///
+    /// [`Connection::server`]: crate::Connection::server
+    /// [`Connection::client`]: crate::Connection::client
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 /// The ceiling of [`Config::max_handshake_headers`]: header slots live on the
@@ -124,6 +133,7 @@ impl Config {
         handshake_timeout: Duration::from_secs(10),
         max_handshake_head: 8 * 1024,
         max_handshake_headers: 32,
+        deflate: None,
     };
 }
 
@@ -189,6 +199,7 @@ impl From<Limits> for Config {
             handshake_timeout: ms(l.handshake_timeout),
             max_handshake_head: l.max_handshake_head as usize,
             max_handshake_headers: usize::from(l.max_handshake_headers),
+            deflate: None, // kept by the connection itself
         }
     }
 }

@@ -51,16 +51,21 @@ pub enum ProtocolError {
     InvalidCloseCode(u16),
     /// A Close frame whose reason is not valid UTF-8.
     InvalidCloseReason,
+    /// RSV1 (permessage-deflate's "compressed" bit) on a continuation or
+    /// control frame: only a message's first frame may carry it.
+    MisplacedCompressedBit,
+    /// A compressed message is not a valid DEFLATE stream.
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
-    /// The close code this violation is answered with: 1007 for bad UTF-8,
-    /// 1009 for size limits, 1002 for everything else.
+    /// The close code this violation is answered with: 1007 for bad UTF-8
+    /// or compressed data, 1009 for size limits, 1002 for everything else.
     pub const fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_PAYLOAD
-            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }
@@ -86,6 +91,8 @@ impl ProtocolError {
             ProtocolError::ClosePayloadTooShort => "close payload of 1 byte",
             ProtocolError::InvalidCloseCode(_) => "invalid close code",
             ProtocolError::InvalidCloseReason => "invalid UTF-8 in close reason",
+            ProtocolError::MisplacedCompressedBit => "RSV1 on a continuation or control frame",
+            ProtocolError::InvalidCompressedData => "invalid compressed data",
         }
     }
 }
@@ -208,6 +215,9 @@ pub enum Error {
     /// [`handshake::parse_response`](crate::handshake::parse_response), then
     /// [`Connection::new`](crate::Connection::new).
     OfferTooLong,
+    /// The compressor failed (an internal error, not the peer's doing). The
+    /// connection has failed with close code 1011.
+    CompressionFailed,
 }
 
 impl Error {
@@ -282,6 +292,9 @@ impl fmt::Display for Error {
             Error::HandshakeTimeout => {
                 f.write_str("the opening handshake did not finish in time (Config::handshake_timeout)")
             }
+            Error::CompressionFailed => f.write_str(
+                "compressing a message failed (internal error); the connection is closed with 1011",
+            ),
             Error::OfferTooLong => f.write_str(
                 "subprotocol or extension offer too long for Connection::client (64 bytes each); use the handshake module directly",
             ),

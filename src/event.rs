@@ -15,11 +15,16 @@ pub enum DataKind {
 
 /// One thing that happened on the connection.
 ///
-/// `'b` borrows the caller's input buffer (data payloads, decoded in place);
-/// `'c` borrows the connection (control payloads, which it buffers whole).
+/// `'b` borrows the caller's input buffer (handshake heads); `'c` borrows
+/// the connection, and the input too (`'b: 'c`): data payloads are lent
+/// from the input, decoded in place, or, for a message compressed with
+/// permessage-deflate, from the connection's inflate buffer; control
+/// payloads are buffered whole in the connection.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event<'c, 'b> {
-    /// A piece of a data message, unmasked in place in the caller's buffer.
+    /// A piece of a data message: unmasked in place in the caller's buffer,
+    /// or inflated into the connection's buffer when the message was
+    /// compressed (permessage-deflate, feature `deflate`).
     ///
     /// A message arrives as one or more pieces; `fin` marks the last. Pieces
     /// follow the bytes as they come in, not frame boundaries: one frame may
@@ -28,8 +33,8 @@ pub enum Event<'c, 'b> {
     Data {
         /// Text or binary (the kind of the message's first frame).
         kind: DataKind,
-        /// The bytes, unmasked, valid UTF-8 so far for text.
-        payload: &'b [u8],
+        /// The bytes, unmasked (and inflated), valid UTF-8 so far for text.
+        payload: &'c [u8],
         /// Whether this piece ends the message.
         fin: bool,
     },

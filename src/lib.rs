@@ -14,8 +14,9 @@
 //!     let consumed = decoded.consumed;
 //!     match decoded.event {
 //!         Some(Event::Data { payload, fin: true, .. }) => {
-//!             let text = std::str::from_utf8(payload).unwrap(); // validated already
-//!             let n = conn.encode(Outgoing::Text(text), &mut out)?; // echo it
+//!             let text = std::str::from_utf8(payload)?; // validated already
+//!             let reply = format!("{text}!"); // `payload` borrows `conn`
+//!             let n = conn.encode(Outgoing::Text(&reply), &mut out)?;
 //!             to_send.extend_from_slice(&out[..n]);
 //!         }
 //!         Some(_) => {}      // pieces of larger messages, Ping, Pong, Close
@@ -29,7 +30,7 @@
 //! while let Some(n) = conn.poll_transmit(&mut out)? { // Pongs, Close replies
 //!     to_send.extend_from_slice(&out[..n]);
 //! }
-//! assert_eq!(to_send, b"\x81\x05Hello");
+//! assert_eq!(to_send, b"\x81\x06Hello!");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -96,6 +97,7 @@ pub mod blocking;
 pub mod close;
 mod config;
 mod connection;
+pub mod deflate;
 #[cfg(feature = "std")]
 pub mod driver;
 mod error;

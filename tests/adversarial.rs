@@ -319,8 +319,11 @@ fn feed(conn: &mut Connection, stream: &mut [u8], drive: Drive<'_>, sink: &mut i
                 }
                 Event::Data { kind, payload, fin } if drive.echo => {
                     sink.event(Event::Data { kind, payload, fin });
+                    // The payload borrows the connection, which sends the echo.
+                    let payload = payload.to_vec();
                     let mark = allocation_counts();
-                    let n = conn.encode(Outgoing::Fragment { kind, payload, fin }, &mut out);
+                    let n =
+                        conn.encode(Outgoing::Fragment { kind, payload: &payload, fin }, &mut out);
                     core.add_since(mark);
                     sink.sent(&out[..n.expect("echo")]);
                 }

@@ -26,19 +26,26 @@ pub(super) struct ClientOffer {
     /// The subprotocols offered, joined by commas.
     subprotocols: [u8; OFFER_LEN],
     subprotocols_len: u8,
-    /// The raw `Sec-WebSocket-Extensions` offer (empty: none).
+    /// The raw `Sec-WebSocket-Extensions` offer (empty: none), without
+    /// permessage-deflate's.
     extensions: [u8; OFFER_LEN],
     extensions_len: u8,
+    /// permessage-deflate was offered too (`Config::deflate`).
+    #[cfg(feature = "deflate")]
+    deflate: bool,
 }
 
 impl ClientOffer {
-    fn new(key: ClientKey, request: &ClientRequest<'_>) -> Result<Self, Error> {
+    fn new(key: ClientKey, request: &ClientRequest<'_>, config: &Config) -> Result<Self, Error> {
+        let _ = config; // read with the `deflate` feature only
         let mut offer = ClientOffer {
             key,
             subprotocols: [0; OFFER_LEN],
             subprotocols_len: 0,
             extensions: [0; OFFER_LEN],
             extensions_len: 0,
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate.is_some(),
         };
         if request.subprotocols.len() > MAX_SUBPROTOCOLS {
             return Err(Error::OfferTooLong);
@@ -75,6 +82,14 @@ impl ClientOffer {
         }
         let extensions = core::str::from_utf8(&self.extensions[..usize::from(self.extensions_len)])
             .unwrap_or("");
+        #[cfg(feature = "deflate")]
+        let mut joined = [0; OFFER_LEN + 2 + crate::deflate::EXTENSION_NAME.len()];
+        #[cfg(feature = "deflate")]
+        let extensions = match self.deflate {
+            true => join_extensions(extensions, crate::deflate::EXTENSION_NAME, &mut joined)
+                .unwrap_or(extensions),
+            false => extensions,
+        };
         let request = ClientRequest {
             subprotocols: &protocols[..count],
             extensions: (!extensions.is_empty()).then_some(extensions),
@@ -173,7 +188,23 @@ impl Connection {
         let mut nonce = [0; 16];
         keys.fill(&mut nonce);
         let key = ClientKey::from_random(nonce);
-        let offer = ClientOffer::new(key, request)?;
+        let offer = ClientOffer::new(key, request, &config)?;
+        #[cfg(feature = "deflate")]
+        let n = match config.deflate {
+            Some(deflate) => {
+                let ours = crate::deflate::offer(&deflate);
+                let mut joined = [0; OFFER_LEN + 2 + 128];
+                let theirs = request.extensions.unwrap_or("");
+                let extensions = join_extensions(theirs, ours.as_str(), &mut joined)?;
+                write_request(
+                    &ClientRequest { extensions: Some(extensions), ..*request },
+                    &key,
+                    out,
+                )?
+            }
+            None => write_request(request, &key, out)?,
+        };
+        #[cfg(not(feature = "deflate"))]
         let n = write_request(request, &key, out)?;
         let phase = Phase::AwaitingResponse(offer);
         let mut connection = Connection::with_keys(Role::Client, config, keys, phase);
@@ -201,6 +232,16 @@ impl Connection {
     ) -> Result<usize, Error> {
         if !matches!(self.phase, Phase::AwaitingAnswer) {
             return Err(Error::NoRequestPending);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(answer) = self.negotiate_offer(request) {
+            let mut joined = [0; 512];
+            let theirs = options.extensions.unwrap_or("");
+            let extensions = join_extensions(theirs, answer.as_str(), &mut joined)?;
+            let options = AcceptOptions { extensions: Some(extensions), ..*options };
+            let n = write_accept(request, &options, out)?;
+            self.open();
+            return Ok(n);
         }
         let n = write_accept(request, options, out)?;
         self.open();
@@ -261,6 +302,11 @@ impl Connection {
             },
             _ => return Err(Error::Handshaking),
         };
+        #[cfg(feature = "deflate")]
+        let parsed = parsed.and_then(|response| {
+            self.check_deflate_answer(response.extensions())?;
+            Ok(response)
+        });
         match parsed {
             Ok(response) => {
                 self.open();
@@ -297,7 +343,7 @@ impl Connection {
 
     /// Frames flow from here on.
     pub(super) fn open(&mut self) {
-        self.phase = Phase::Frames(Default::default());
+        self.phase = Phase::Frames(self.frame_receiver());
         self.timers.clear_close_deadline(); // the handshake's
         self.start_keepalive();
     }
@@ -310,5 +356,29 @@ impl Connection {
         self.transport_ended = true;
         self.failed = true;
         self.closed = Some(CloseCode::ABNORMAL);
+    }
+}
+
+/// `first` and `second` joined into one extension list in `buf`.
+#[cfg(feature = "deflate")]
+fn join_extensions<'a>(first: &str, second: &str, buf: &'a mut [u8]) -> Result<&'a str, Error> {
+    let first = first.trim_matches(|c: char| c == ' ' || c == ',');
+    let sep = if first.is_empty() { "" } else { ", " };
+    let len = first.len() + sep.len() + second.len();
+    let out = buf.get_mut(..len).ok_or(Error::OfferTooLong)?;
+    let (a, rest) = out.split_at_mut(first.len());
+    a.copy_from_slice(first.as_bytes());
+    let (b, c) = rest.split_at_mut(sep.len());
+    b.copy_from_slice(sep.as_bytes());
+    c.copy_from_slice(second.as_bytes());
+    // Joined from `&str`s: always UTF-8.
+    core::str::from_utf8(out).map_err(|_| Error::OfferTooLong)
+}
+
+#[cfg(not(feature = "deflate"))]
+impl Connection {
+    /// The receiver for frames once the handshake is over.
+    fn frame_receiver(&self) -> super::recv::Receiver {
+        super::recv::Receiver::default()
     }
 }

@@ -13,6 +13,8 @@
 //! * time: [`poll_timeout`](Connection::poll_timeout) says when to call
 //!   [`handle_timeout`](Connection::handle_timeout) next.
 
+#[cfg(feature = "deflate")]
+mod deflate;
 mod handshake;
 mod recv;
 mod send;
@@ -103,6 +105,9 @@ pub struct Connection {
     outbox: send::Outbox,
     timers: timers::Timers,
     keys: KeyStream,
+    /// permessage-deflate, when `Config::deflate` asks for it.
+    #[cfg(feature = "deflate")]
+    deflate: Option<alloc::boxed::Box<deflate::Deflating>>,
 }
 
 impl Connection {
@@ -149,6 +154,8 @@ impl Connection {
             outbox: send::Outbox::default(),
             timers: timers::Timers::default(),
             keys,
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate.map(deflate::Deflating::new),
         }
     }
 
@@ -159,7 +166,13 @@ impl Connection {
 
     /// The limits and timers in force (durations to the millisecond).
     pub fn config(&self) -> Config {
-        self.config.into()
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut config = Config::from(self.config);
+        #[cfg(feature = "deflate")]
+        {
+            config.deflate = self.deflate.as_deref().map(deflate::Deflating::config);
+        }
+        config
     }
 
     /// Where the connection is in its life.
@@ -220,7 +233,7 @@ impl Connection {
 /// What the connection is reading: the opening handshake, or frames. The
 /// variants share memory, so a client's handshake offer costs no room once
 /// frames flow.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Phase {
     /// Server: waiting for the client's request.
     AwaitingRequest,

@@ -9,6 +9,11 @@ use crate::frame::{FrameHeader, OpCode, Parsed};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 
+#[cfg(feature = "deflate")]
+mod inflate;
+#[cfg(feature = "deflate")]
+pub(super) use inflate::Inflating;
+
 /// The result of one [`Connection::read`] call.
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "`consumed` bytes must be dropped from the input before the next read"]
@@ -26,7 +31,7 @@ pub struct Decoded<'c, 'b> {
 
 /// Receive-side state once frames flow: the frame being read, the message
 /// it belongs to, and the control payload being gathered.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(super) struct Receiver {
     /// The frame whose payload is being read, if its header has been parsed.
     frame: Option<InFrame>,
@@ -37,6 +42,9 @@ pub(super) struct Receiver {
     utf8: Utf8Validator,
     /// The payload of the control frame in progress (or last completed).
     control: ControlPayload,
+    /// permessage-deflate, when negotiated.
+    #[cfg(feature = "deflate")]
+    deflate: Option<alloc::boxed::Box<Inflating>>,
 }
 
 impl Default for ControlPayload {
@@ -71,6 +79,9 @@ pub(super) enum Step {
     Nothing,
     /// A data piece at `input[start..start + len]`, unmasked and checked.
     Data { start: usize, len: usize, fin: bool, kind: DataKind },
+    /// An inflated data piece: the first `len` bytes of the inflate buffer.
+    #[cfg(feature = "deflate")]
+    Inflated { len: usize, fin: bool, kind: DataKind },
     /// A control frame is complete; its payload is [`Receiver::control`].
     Control(OpCode),
     /// The peer broke the protocol.
@@ -83,6 +94,13 @@ impl Receiver {
     pub(super) fn decode(&mut self, input: &mut [u8], cx: &Context<'_>) -> (usize, Step) {
         let mut pos = 0;
         loop {
+            #[cfg(feature = "deflate")]
+            if self.inflating() {
+                match self.inflate_step(input, &mut pos, cx) {
+                    Some(step) => return (pos, step),
+                    None => continue,
+                }
+            }
             let frame = match self.frame {
                 Some(frame) => frame,
                 None => match FrameHeader::parse(&input[pos..]) {
@@ -91,7 +109,15 @@ impl Receiver {
                             return (pos, Step::Violation(e));
                         }
                         pos += len;
-                        self.start_frame(&header)
+                        let frame = self.start_frame(&header);
+                        #[cfg(feature = "deflate")]
+                        {
+                            self.frame = Some(frame);
+                            if self.inflating() {
+                                continue;
+                            }
+                        }
+                        frame
                     }
                     Ok(Parsed::Incomplete { .. }) => return (pos, Step::Nothing),
                     Err(e) => return (pos, Step::Violation(e)),
@@ -122,7 +148,7 @@ impl Receiver {
                 continue; // after our Close, data is discarded (RFC 6455 section 1.4)
             }
             if kind == DataKind::Text {
-                if let Err(e) = self.check_text(&input[pos - len..pos], fin) {
+                if let Err(e) = check_text(&mut self.utf8, &input[pos - len..pos], fin) {
                     return (pos, Step::Violation(e));
                 }
             }
@@ -140,9 +166,7 @@ impl Receiver {
     /// The rules for a header that depend on the connection: masking by
     /// role, RSV bits, fragment order and size limits.
     fn check_header(&self, header: &FrameHeader, cx: &Context<'_>) -> Result<(), ProtocolError> {
-        if header.rsv != 0 {
-            return Err(ProtocolError::ReservedBits(header.rsv));
-        }
+        self.check_rsv(header)?;
         match (cx.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
@@ -176,6 +200,8 @@ impl Receiver {
                     if header.opcode == OpCode::Text { DataKind::Text } else { DataKind::Binary };
                 self.message = Some(kind);
                 self.message_len = header.payload_len;
+                #[cfg(feature = "deflate")]
+                self.start_message(header.rsv);
             }
             OpCode::Continuation => {
                 self.message_len = self.message_len.saturating_add(header.payload_len)
@@ -214,20 +240,37 @@ impl Receiver {
         done
     }
 
-    fn check_text(&mut self, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
-        self.utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8)?;
-        if fin {
-            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+    /// RSV bits: all clear, but for RSV1 on the first frame of a message
+    /// when permessage-deflate is on.
+    #[cfg(not(feature = "deflate"))]
+    fn check_rsv(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        match header.rsv {
+            0 => Ok(()),
+            bits => Err(ProtocolError::ReservedBits(bits)),
         }
-        Ok(())
     }
+}
+
+/// Feed a piece of a text message to its validator.
+fn check_text(utf8: &mut Utf8Validator, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
+    utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8)?;
+    if fin {
+        utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+    }
+    Ok(())
 }
 
 impl Connection {
     /// Decode the frames at the front of `input`, unmasking payloads in
     /// place, and return how many bytes were used and at most one event.
     ///
-    /// Data payloads are lent straight out of `input` (zero copy); a frame
+    /// Data payloads are lent straight out of `input` (zero copy): such a
+    /// piece is always the last `payload.len()` bytes of the `consumed`
+    /// ones, so a caller that needs the connection while it holds the
+    /// payload (to echo it) can take it from its input again. A message
+    /// compressed with permessage-deflate is inflated into the connection's
+    /// buffer instead, in pieces of at most `DeflateConfig::inflate_buffer`
+    /// bytes. A frame
     /// whose payload is only partly there yields the part that is, so the
     /// input buffer never needs to hold a whole frame, only a whole header
     /// (at most 14 bytes). Control payloads (at most 125 bytes) are gathered
@@ -263,7 +306,7 @@ impl Connection {
     /// assert_eq!(text, b"Hello");
     /// # Ok::<(), wscore::Error>(())
     /// ```
-    pub fn read<'c, 'b>(
+    pub fn read<'c, 'b: 'c>(
         &'c mut self,
         input: &'b mut [u8],
         now: Instant,
@@ -288,6 +331,13 @@ impl Connection {
             Step::Nothing => None,
             Step::Data { start, len, fin, kind } => {
                 Some(Event::Data { kind, payload: &input[start..start + len], fin })
+            }
+            #[cfg(feature = "deflate")]
+            Step::Inflated { len, fin, kind } => {
+                let Phase::Frames(recv) = &self.phase else {
+                    return Ok(Decoded { consumed, event: None });
+                };
+                Some(Event::Data { kind, payload: recv.inflated(len), fin })
             }
             Step::Control(opcode) => {
                 if let Err(e) = self.on_control(opcode) {

@@ -161,6 +161,12 @@ impl Connection {
             Outgoing::Fragment { kind, payload, fin } => {
                 let opcode = self.fragment_opcode(kind)?;
                 let utf8 = self.outgoing_utf8(kind, payload, fin)?;
+                #[cfg(feature = "deflate")]
+                let n = match self.compresses_fragment(opcode, payload.len()) {
+                    true => self.write_compressed(opcode, fin, payload, out)?,
+                    false => self.write_frame(opcode, fin, payload, out)?,
+                };
+                #[cfg(not(feature = "deflate"))]
                 let n = self.write_frame(opcode, fin, payload, out)?;
                 self.send_utf8 = utf8;
                 self.end_fragment(kind, fin);
@@ -292,6 +298,10 @@ impl Connection {
             return Err(Error::MessageInProgress);
         }
         let opcode = if kind == DataKind::Text { OpCode::Text } else { OpCode::Binary };
+        #[cfg(feature = "deflate")]
+        if self.compresses(payload.len()) {
+            return self.write_compressed(opcode, true, payload, out);
+        }
         Ok(self.write_frame(opcode, true, payload, out)?)
     }
 
@@ -332,7 +342,7 @@ impl Connection {
         self.send_message = if fin { None } else { Some(kind) };
     }
 
-    fn next_mask(&mut self) -> Option<[u8; 4]> {
+    pub(super) fn next_mask(&mut self) -> Option<[u8; 4]> {
         match self.role {
             Role::Client => Some(self.keys.mask_key()),
             Role::Server => None,

@@ -105,6 +105,9 @@ pub enum HandshakeError {
     MultipleSubprotocols,
     /// The server answered with an extension the client did not offer.
     ExtensionNotOffered,
+    /// The server's permessage-deflate answer does not fit the client's
+    /// offer (RFC 7692 section 7.1).
+    Deflate(crate::deflate::NegotiationError),
 }
 
 impl HandshakeError {
@@ -133,7 +136,8 @@ impl HandshakeError {
             | Self::AcceptMismatch
             | Self::SubprotocolNotOffered
             | Self::MultipleSubprotocols
-            | Self::ExtensionNotOffered => 502,
+            | Self::ExtensionNotOffered
+            | Self::Deflate(_) => 502,
             _ => 400,
         }
     }
@@ -212,6 +216,7 @@ impl fmt::Display for HandshakeError {
             Self::ExtensionNotOffered => {
                 f.write_str("the server answered with an extension the client did not offer")
             }
+            Self::Deflate(e) => e.fmt(f),
         }
     }
 }

@@ -406,11 +406,17 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
                 starved = true;
                 break;
             };
-            // Copy a control payload out of the connection, so that the
-            // handler can have the connection to send with.
+            // Copy a control payload out of the connection, and take a data
+            // payload from the input (this firmware does not negotiate
+            // permessage-deflate, so a data piece is always the last bytes
+            // consumed), so that the handler can have the connection to
+            // send with.
             let mut control = [0u8; MAX_CONTROL_PAYLOAD];
             let event = match event {
-                Event::Data { kind, payload, fin } => Event::Data { kind, payload, fin },
+                Event::Data { kind, payload, fin } => {
+                    let len = payload.len();
+                    Event::Data { kind, payload: &input[start - len..start], fin }
+                }
                 Event::Request(request) => Event::Request(request),
                 Event::Response(response) => Event::Response(response),
                 Event::Ping(payload) => Event::Ping(copy(&mut control, payload)),

@@ -1,0 +1,216 @@
+//! Receiving compressed messages (permessage-deflate, RFC 7692 section
+//! 7.2.2): each data frame's payload is unmasked in place and inflated into
+//! a bounded buffer; after the last frame, the stripped `00 00 ff ff` tail is
+//! fed back, and what is still inside the inflater is drained.
+
+use super::{check_text, Context, InFrame, Receiver, Step};
+use crate::deflate::codec::{Inflater, TAIL};
+use crate::error::ProtocolError;
+use crate::event::DataKind;
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+
+/// RSV1: the first frame of a compressed message.
+const RSV1: u8 = 0b100;
+
+/// Inflate state of a connection that negotiated permessage-deflate.
+#[derive(Debug)]
+pub(in crate::connection) struct Inflating {
+    /// The inflate buffer's size, for when the inflater is made.
+    buffer: usize,
+    /// Made by the first compressed message.
+    inflater: Option<Inflater>,
+    /// A compressed message is open.
+    open: bool,
+    /// Its last frame's payload is all in: the tail and the drain remain.
+    last_frame_in: bool,
+    /// How much of the tail the inflater has taken.
+    tail_fed: u8,
+    /// Bytes inflated so far in the message.
+    inflated: u64,
+}
+
+impl Inflating {
+    pub(in crate::connection) fn new(buffer: usize) -> Self {
+        Inflating {
+            buffer,
+            inflater: None,
+            open: false,
+            last_frame_in: false,
+            tail_fed: 0,
+            inflated: 0,
+        }
+    }
+}
+
+impl Receiver {
+    /// A receiver for a connection that agreed on permessage-deflate.
+    pub(in crate::connection) fn with_deflate(inflating: Inflating) -> Self {
+        Receiver { deflate: Some(alloc::boxed::Box::new(inflating)), ..Receiver::default() }
+    }
+
+    /// RSV bits: RSV1 only on the first frame of a message, and only with
+    /// permessage-deflate; RSV2 and RSV3 never.
+    pub(super) fn check_rsv(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        match header.rsv {
+            0 => Ok(()),
+            RSV1 if self.deflate.is_some() => match header.opcode {
+                OpCode::Text | OpCode::Binary => Ok(()),
+                _ => Err(ProtocolError::MisplacedCompressedBit),
+            },
+            bits => Err(ProtocolError::ReservedBits(bits)),
+        }
+    }
+
+    /// A text or binary frame opened a message: compressed if RSV1 is set.
+    pub(super) fn start_message(&mut self, rsv: u8) {
+        if let Some(z) = self.deflate.as_deref_mut() {
+            z.open = rsv & RSV1 != 0;
+        }
+    }
+
+    /// Whether the next step belongs to a compressed message: a payload of
+    /// one of its frames to inflate, or its tail to feed.
+    pub(super) fn inflating(&self) -> bool {
+        self.deflate.as_deref().is_some_and(|z| {
+            z.open && (z.last_frame_in || self.frame.is_some_and(|f| !f.opcode.is_control()))
+        })
+    }
+
+    /// The first `len` bytes of the inflate buffer.
+    pub(in crate::connection) fn inflated(&self, len: usize) -> &[u8] {
+        match self.deflate.as_deref().and_then(|z| z.inflater.as_ref()) {
+            Some(inflater) => inflater.output(len),
+            None => &[],
+        }
+    }
+
+    /// One step of a compressed message: inflate what has arrived of the
+    /// current frame's payload (and, after the last frame, the tail) into
+    /// the inflate buffer. `None` when a frame ended without output and the
+    /// next header is to be read.
+    pub(super) fn inflate_step(
+        &mut self,
+        input: &mut [u8],
+        pos: &mut usize,
+        cx: &Context<'_>,
+    ) -> Option<Step> {
+        let kind = self.message.unwrap_or(DataKind::Binary);
+        let z = self.deflate.as_deref_mut()?;
+        let inflater = z.inflater.get_or_insert_with(|| Inflater::new(z.buffer));
+        let capacity = inflater.capacity();
+        let mut filled = 0;
+        if let Some(frame) = self.frame {
+            let available = input.len() - *pos;
+            let len = usize::try_from(frame.remaining).map_or(available, |r| r.min(available));
+            let piece = &mut input[*pos..*pos + len];
+            let used = if cx.closing {
+                len // after our Close, data is discarded unread
+            } else {
+                match inflate_payload(inflater, frame, piece) {
+                    Ok((used, n)) => {
+                        filled = n;
+                        used
+                    }
+                    Err(e) => return Some(Step::Violation(e)),
+                }
+            };
+            *pos += used;
+            self.frame = advance(frame, used);
+            if self.frame.is_none() && frame.fin {
+                z.last_frame_in = true;
+            }
+        }
+        if z.last_frame_in && !cx.closing {
+            // The tail, then whatever the inflater still holds.
+            while filled < capacity {
+                let tail = &TAIL[usize::from(z.tail_fed)..];
+                let Ok((used, n)) = inflater.inflate(tail, filled) else {
+                    return Some(Step::Violation(ProtocolError::InvalidCompressedData));
+                };
+                z.tail_fed += used as u8;
+                filled += n;
+                if used == 0 && n == 0 {
+                    break;
+                }
+            }
+            if z.tail_fed < 4 && filled < capacity {
+                // The inflater takes no more input: it can never finish.
+                return Some(Step::Violation(ProtocolError::InvalidCompressedData));
+            }
+        }
+        // Nothing is left inside once the input is used up with room to spare.
+        let fin = z.last_frame_in && (cx.closing || (z.tail_fed == 4 && filled < capacity));
+        z.inflated += filled as u64;
+        if z.inflated > cx.limits.max_message_size {
+            return Some(Step::Violation(ProtocolError::MessageTooLarge {
+                max: cx.limits.max_message_size,
+            }));
+        }
+        if fin {
+            inflater.end_message();
+            *z = Inflating::new(z.buffer).with_inflater(z.inflater.take());
+            self.message = None;
+        }
+        if cx.closing {
+            return if self.frame.is_some() { Some(Step::Nothing) } else { None };
+        }
+        if kind == DataKind::Text {
+            let output = self.inflated(filled);
+            // A borrow of `self.deflate` and one of `self.utf8`: disjoint.
+            let mut utf8 = self.utf8;
+            if let Err(e) = check_text(&mut utf8, output, fin) {
+                return Some(Step::Violation(e));
+            }
+            self.utf8 = utf8;
+        }
+        if filled > 0 || fin {
+            Some(Step::Inflated { len: filled, fin, kind })
+        } else if self.frame.is_none() {
+            None // a frame ended with no output yet: read the next one
+        } else {
+            Some(Step::Nothing) // wait for more of the payload
+        }
+    }
+}
+
+impl Inflating {
+    /// This state, keeping an inflater made earlier (its history carries
+    /// over between messages: context takeover).
+    fn with_inflater(mut self, inflater: Option<Inflater>) -> Self {
+        self.inflater = inflater;
+        self
+    }
+}
+
+/// Unmask `piece` (the part of `frame`'s payload that has arrived) and
+/// inflate from it; the bytes the inflater did not take are masked again,
+/// so the caller finds them as they were. Returns (used, written).
+fn inflate_payload(
+    inflater: &mut Inflater,
+    frame: InFrame,
+    piece: &mut [u8],
+) -> Result<(usize, usize), ProtocolError> {
+    let phase = usize::from(frame.phase);
+    if let Some(key) = frame.mask {
+        apply_mask(piece, key, phase);
+    }
+    let result = inflater.inflate(piece, 0);
+    let used = result.map_or(0, |(used, _)| used);
+    if let Some(key) = frame.mask {
+        apply_mask(&mut piece[used..], key, phase + used);
+    }
+    match result {
+        // With room in the buffer, an inflater that takes nothing is stuck.
+        Ok((0, 0)) if !piece.is_empty() => Err(ProtocolError::InvalidCompressedData),
+        Ok(progress) => Ok(progress),
+        Err(_) => Err(ProtocolError::InvalidCompressedData),
+    }
+}
+
+/// `frame` after `used` more payload bytes: `None` once it is complete.
+fn advance(mut frame: InFrame, used: usize) -> Option<InFrame> {
+    frame.remaining -= used as u64;
+    frame.phase = ((usize::from(frame.phase) + used) % 4) as u8;
+    (frame.remaining > 0).then_some(frame)
+}
