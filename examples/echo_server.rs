@@ -2,7 +2,12 @@
 //!
 //! ```sh
 //! cargo run --release --example echo_server -- 127.0.0.1:9001
+//! cargo run --release --example echo_server -- 127.0.0.1:9001 --deflate
 //! ```
+//!
+//! `--deflate` accepts permessage-deflate (RFC 7692) when the client offers
+//! it, as browsers and Python's `websockets` do: messages then travel
+//! compressed both ways.
 //!
 //! Open <http://127.0.0.1:9001/> in a browser for a page that talks to it,
 //! or point a WebSocket client (or the Autobahn fuzzing client) at
@@ -12,15 +17,28 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use wscore::blocking::{Error, Incoming, ServerOptions, WebSocket};
+use wscore::deflate::DeflateConfig;
 use wscore::handshake::{RequestHead, Status, EMPTY_HEADER};
 use wscore::{Config, MAX_HANDSHAKE_HEADERS};
 
 const PAGE: &str = include_str!("echo_page.html");
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".into());
+    let mut addr = "127.0.0.1:9001".to_string();
+    let mut config = Config::default();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--deflate" => config.deflate = Some(DeflateConfig::default()),
+            flag if flag.starts_with("--") => {
+                eprintln!("usage: echo_server [ADDR] [--deflate]");
+                std::process::exit(2);
+            }
+            _ => addr = arg,
+        }
+    }
     let listener = TcpListener::bind(&addr)?;
-    println!("echo server on ws://{addr}/ (page: http://{addr}/)");
+    let compression = if config.deflate.is_some() { ", permessage-deflate on" } else { "" };
+    println!("echo server on ws://{addr}/ (page: http://{addr}/){compression}");
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(stream) => stream,
@@ -31,7 +49,7 @@ fn main() -> std::io::Result<()> {
         };
         std::thread::spawn(move || {
             let peer = stream.peer_addr().ok();
-            if let Err(e) = serve(stream, peer) {
+            if let Err(e) = serve(stream, peer, config) {
                 println!("{} closed: {e}", show(peer));
             }
         });
@@ -44,8 +62,7 @@ fn show(peer: Option<SocketAddr>) -> String {
 }
 
 /// Read the request head; upgrade it, or answer it as plain HTTP.
-fn serve(mut stream: TcpStream, peer: Option<SocketAddr>) -> Result<(), Error> {
-    let config = Config::default();
+fn serve(mut stream: TcpStream, peer: Option<SocketAddr>, config: Config) -> Result<(), Error> {
     let mut head = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {

@@ -394,9 +394,9 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::Protocol`] after a Close ([`crate::Error::CloseSent`] or
     /// [`crate::Error::Closed`]); [`Error::Io`].
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        match text.len() <= SMALL_PAYLOAD {
-            true => self.send_frame(Outgoing::Text(text)),
-            false => self.send_large(DataKind::Text, text.as_bytes()),
+        match self.streamed(text.len()) {
+            false => self.send_frame(Outgoing::Text(text)),
+            true => self.send_large(DataKind::Text, text.as_bytes()),
         }
     }
 
@@ -406,9 +406,9 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As for [`send_text`](Self::send_text).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        match data.len() <= SMALL_PAYLOAD {
-            true => self.send_frame(Outgoing::Binary(data)),
-            false => self.send_large(DataKind::Binary, data),
+        match self.streamed(data.len()) {
+            false => self.send_frame(Outgoing::Binary(data)),
+            true => self.send_large(DataKind::Binary, data),
         }
     }
 
@@ -618,6 +618,17 @@ impl<S: Read + Write> WebSocket<S> {
         self.stream.write_all(&self.out[..n])?;
         self.stream.flush()?;
         Ok(())
+    }
+
+    /// Whether a `len`-byte message goes out as a header and a streamed
+    /// payload: one too large for the write buffer, unless permessage-deflate
+    /// compresses it (which builds the whole frame; the buffer grows).
+    fn streamed(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        if self.conn.deflate().is_some() {
+            return false;
+        }
+        len > SMALL_PAYLOAD
     }
 
     /// A message too large for one write: the header, then the payload

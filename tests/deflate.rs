@@ -116,9 +116,11 @@ fn messages_round_trip_compressed_both_ways() {
 
 #[test]
 fn rsv1_marks_compressed_messages_only() {
-    let (mut client, mut server) = open_pair(DeflateParams::default());
-    let _ = &mut client;
-    // Over `min_size`: compressed, RSV1 set; under it: plain.
+    let (mut client, _) = open_pair(DeflateParams::default());
+    let min_32 = DeflateConfig { min_size: 32, ..DeflateConfig::default() };
+    let mut server = connection(Role::Server, with_deflate(min_32));
+    server.enable_deflate(DeflateParams::default());
+    // From `min_size` up: compressed, RSV1 set; under it: plain.
     let long = encode(&mut server, Outgoing::Text(&"a".repeat(100))).unwrap();
     assert_eq!(long[0], 0xc1);
     let short = encode(&mut server, Outgoing::Text("hi")).unwrap();
@@ -302,6 +304,25 @@ fn invalid_utf8_in_compressed_text_fails_fast_with_1007() {
 }
 
 #[test]
+fn errors_are_reported_in_the_order_of_the_bytes() {
+    // Bad UTF-8, then a corrupt block, inflated in one call: the UTF-8 error
+    // comes first, as it would if the bytes arrived one by one.
+    let mut payload = zlib_compressed(b"ok \xff then more");
+    payload.extend_from_slice(&[0xff, 0xff, 0xff]); // BTYPE 11: reserved
+    for sizes in [&[4096][..], &[1][..]] {
+        let got = events_chunked(&mut rfc_client(), &raw_frame(0xc1, &payload, None), sizes);
+        assert_eq!(protocol_error(&got), Some(ProtocolError::InvalidUtf8), "{sizes:?}");
+    }
+    // Valid text past the size limit, then bad UTF-8: the limit first.
+    let text = [vec![b'a'; 100], vec![0xff]].concat();
+    let frame = raw_frame(0xc1, &zlib_compressed(&text), None);
+    let mut client = connection(Role::Client, Config { max_message_size: 50, ..Config::default() });
+    client.enable_deflate(DeflateParams::default());
+    let got = events(&mut client, &frame);
+    assert_eq!(protocol_error(&got), Some(ProtocolError::MessageTooLarge { max: 50 }));
+}
+
+#[test]
 fn compressed_messages_arrive_piece_by_piece() {
     let text: String = (0..20_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
     let compressed = zlib_compressed(text.as_bytes());
@@ -434,4 +455,31 @@ proptest! {
             prop_assert!(matches!(e, Ev::Data { .. } | Ev::Err(Error::Protocol(_))), "{:?}", e);
         }
     }
+}
+
+#[test]
+fn data_after_a_final_block_is_skipped_in_one_read() {
+    // A final block, then bytes of the same message that no longer count
+    // (found by the `connection` fuzzer): the whole input at once gives the
+    // same as byte by byte.
+    let frame = raw_frame(0xc1, &[0x03, 0x00, 0xcd, 0xc9, 0xc9, 0x07, 0x00], None);
+    let stream =
+        [frame, raw_frame(0xc1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], None)].concat();
+    let whole = merged(events(&mut rfc_client(), &stream));
+    assert_eq!(whole, [Ev::text(""), Ev::text("Hello")]);
+    assert_eq!(merged(events_chunked(&mut rfc_client(), &stream, &[1])), whole);
+}
+
+#[test]
+fn output_left_in_the_inflater_comes_out_before_the_next_frame() {
+    // A first fragment that inflates to 50 x the inflate buffer, and no
+    // second fragment yet: everything it holds is handed out now (found
+    // by the `connection` fuzzer), not when more input comes.
+    let zeros = vec![0u8; 50 << 10];
+    let frame = raw_frame(0x42, &zlib_compressed(&zeros), None);
+    let config = DeflateConfig { inflate_buffer: 1024, ..DeflateConfig::default() };
+    let mut client = connection(Role::Client, with_deflate(config));
+    client.enable_deflate(DeflateParams::default());
+    let got = merged(events(&mut client, &frame));
+    assert_eq!(got, [Ev::Data { kind: DataKind::Binary, payload: zeros, fin: false }]);
 }

@@ -21,9 +21,16 @@ pub(crate) struct Inflater {
     ended: bool,
 }
 
-/// The compressed stream is not valid DEFLATE.
+/// What one [`Inflater::inflate`] call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CorruptStream;
+pub(crate) struct Progress {
+    /// Input bytes taken.
+    pub(crate) used: usize,
+    /// Output bytes written (on corruption, those before it).
+    pub(crate) written: usize,
+    /// The stream is not valid DEFLATE: nothing more comes out.
+    pub(crate) corrupt: bool,
+}
 
 impl Inflater {
     /// An inflater whose output buffer holds `buffer` bytes (at least 1 KiB).
@@ -40,28 +47,27 @@ impl Inflater {
         self.out.len()
     }
 
-    /// Inflates from `input` into the output buffer from `filled` on;
-    /// returns the input bytes consumed and the output bytes written. Stops
-    /// when the input is used up or the buffer is full (output still
-    /// pending inside comes out on the next call, even with no input).
-    pub(crate) fn inflate(
-        &mut self,
-        input: &[u8],
-        filled: usize,
-    ) -> Result<(usize, usize), CorruptStream> {
+    /// Inflates from `input` into the output buffer from `filled` on.
+    /// Stops when the input is used up or the buffer is full (output still
+    /// pending inside comes out on the next call, even with no input), or
+    /// at corrupt data.
+    pub(crate) fn inflate(&mut self, input: &[u8], filled: usize) -> Progress {
         if self.ended {
-            return Ok((input.len(), 0));
+            return Progress { used: input.len(), written: 0, corrupt: false };
         }
         let out = &mut self.out[filled..];
         let r = miniz_oxide::inflate::stream::inflate(&mut self.state, input, out, MZFlush::None);
-        match r.status {
+        let corrupt = match r.status {
             // A sender may end a message with a BFINAL block (as zlib's
             // `Z_FINISH` does) instead of a sync flush.
-            Ok(MZStatus::StreamEnd) => self.ended = true,
-            Ok(_) | Err(MZError::Buf) => {} // input used up or buffer full
-            Err(_) => return Err(CorruptStream),
-        }
-        Ok((r.bytes_consumed, r.bytes_written))
+            Ok(MZStatus::StreamEnd) => {
+                self.ended = true;
+                false
+            }
+            Ok(_) | Err(MZError::Buf) => false, // input used up or buffer full
+            Err(_) => true,
+        };
+        Progress { used: r.bytes_consumed, written: r.bytes_written, corrupt }
     }
 
     /// The message is over: if its stream ended, the next one starts anew.
@@ -190,10 +196,11 @@ mod tests {
                 for input in [&m[..], &TAIL[..]] {
                     let mut input = input;
                     loop {
-                        let (used, n) = inflater.inflate(input, 0).unwrap();
-                        plain.extend_from_slice(inflater.output(n));
-                        input = &input[used..];
-                        if input.is_empty() && n < inflater.capacity() {
+                        let p = inflater.inflate(input, 0);
+                        assert!(!p.corrupt);
+                        plain.extend_from_slice(inflater.output(p.written));
+                        input = &input[p.used..];
+                        if input.is_empty() && p.written < inflater.capacity() {
                             break;
                         }
                     }
@@ -305,7 +312,7 @@ mod tests {
     fn corrupt_input_is_refused() {
         let mut inflater = Inflater::new(1024);
         // BTYPE 11 is reserved.
-        assert_eq!(inflater.inflate(&[0xff, 0xff, 0xff], 0), Err(CorruptStream));
+        assert!(inflater.inflate(&[0xff, 0xff, 0xff], 0).corrupt);
     }
 
     #[test]

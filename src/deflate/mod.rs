@@ -96,7 +96,9 @@ pub struct DeflateConfig {
     /// compressor; the extension is still negotiated, so the peer may
     /// compress. Default 1 (fastest; JSON and text still shrink 3-5x).
     pub level: u8,
-    /// Messages shorter than this are sent uncompressed. Default 32 bytes.
+    /// Messages shorter than this are sent uncompressed (RFC 7692 allows
+    /// it per message). Default 0: every message is compressed, as browsers
+    /// and Python's `websockets` do, and as some peers expect.
     pub min_size: usize,
     /// The largest LZ77 window this side compresses with, 8 to 15 bits
     /// (clamped). Sent as the own `*_max_window_bits` when under 15. Default 15.
@@ -119,7 +121,7 @@ impl DeflateConfig {
     /// The defaults, usable in `const` contexts.
     pub const DEFAULT: DeflateConfig = DeflateConfig {
         level: 1,
-        min_size: 32,
+        min_size: 0,
         max_window_bits: 15,
         no_context_takeover: false,
         peer_no_context_takeover: false,

@@ -326,7 +326,11 @@ pub fn client_stream(w: &Workload) -> Stream {
 /// On a protocol error, an event other than data, or a stream that ends
 /// inside a frame.
 pub fn wscore_decode(role: Role, stream: &[u8], buf: &mut [u8]) -> Tally {
-    let mut conn = Connection::with_seed(role, Config::default(), [0; 32]);
+    wscore_decode_with(Connection::with_seed(role, Config::default(), [0; 32]), stream, buf)
+}
+
+/// [`wscore_decode`] through `conn` (one with permessage-deflate on, say).
+pub fn wscore_decode_with(mut conn: Connection, stream: &[u8], buf: &mut [u8]) -> Tally {
     let mut tally = Tally::default();
     let (mut sum, mut len) = (0u64, 0usize);
     let (mut src, mut filled) = (0, 0);
@@ -457,13 +461,32 @@ impl Messages {
 ///
 /// If a frame does not fit in `out` even alone.
 pub fn wscore_encode(role: Role, messages: &Messages, out: &mut [u8], sink: &mut Sink) {
-    let mut conn = Connection::with_seed(role, Config::default(), [7; 32]);
+    wscore_encode_with(Connection::with_seed(role, Config::default(), [7; 32]), messages, out, sink)
+}
+
+/// [`wscore_encode`] through `conn` (one with permessage-deflate on, say).
+/// A frame that needs more room than `out` has even alone (a compressed
+/// frame reserves room for the worst case) goes out through a buffer of
+/// its own.
+pub fn wscore_encode_with(
+    mut conn: Connection,
+    messages: &Messages,
+    out: &mut [u8],
+    sink: &mut Sink,
+) {
     let mut filled = 0;
     let mut send = |frame: Outgoing<'_>| match conn.encode(frame, &mut out[filled..]) {
         Ok(n) => filled += n,
-        Err(wscore::Error::BufferTooSmall { .. }) => {
+        Err(wscore::Error::BufferTooSmall { needed }) => {
             sink.write(&out[..filled]);
-            filled = conn.encode(frame, out).expect("room for one frame");
+            filled = 0;
+            if needed <= out.len() {
+                filled = conn.encode(frame, out).expect("room for one frame");
+            } else {
+                let mut own = vec![0; needed];
+                let n = conn.encode(frame, &mut own).expect("room for one frame");
+                sink.write(&own[..n]);
+            }
         }
         Err(e) => panic!("{e}"),
     };

@@ -4,7 +4,7 @@
 //! fed back, and what is still inside the inflater is drained.
 
 use super::{check_text, Context, InFrame, Receiver, Step};
-use crate::deflate::codec::{Inflater, TAIL};
+use crate::deflate::codec::{Inflater, Progress, TAIL};
 use crate::error::ProtocolError;
 use crate::event::DataKind;
 use crate::frame::{FrameHeader, OpCode};
@@ -24,6 +24,8 @@ pub(in crate::connection) struct Inflating {
     open: bool,
     /// Its last frame's payload is all in: the tail and the drain remain.
     last_frame_in: bool,
+    /// The last step filled the buffer: output may still wait inside.
+    pending: bool,
     /// How much of the tail the inflater has taken.
     tail_fed: u8,
     /// Bytes inflated so far in the message.
@@ -37,6 +39,7 @@ impl Inflating {
             inflater: None,
             open: false,
             last_frame_in: false,
+            pending: false,
             tail_fed: 0,
             inflated: 0,
         }
@@ -69,11 +72,13 @@ impl Receiver {
         }
     }
 
-    /// Whether the next step belongs to a compressed message: a payload of
-    /// one of its frames to inflate, or its tail to feed.
+    /// Whether the next step belongs to a compressed message: output still
+    /// inside the inflater, a payload of one of its frames to inflate, or
+    /// its tail to feed.
     pub(super) fn inflating(&self) -> bool {
         self.deflate.as_deref().is_some_and(|z| {
-            z.open && (z.last_frame_in || self.frame.is_some_and(|f| !f.opcode.is_control()))
+            let data_frame = self.frame.is_some_and(|f| !f.opcode.is_control());
+            z.open && (z.pending || z.last_frame_in || data_frame)
         })
     }
 
@@ -100,20 +105,23 @@ impl Receiver {
         let inflater = z.inflater.get_or_insert_with(|| Inflater::new(z.buffer));
         let capacity = inflater.capacity();
         let mut filled = 0;
-        if let Some(frame) = self.frame {
+        let mut corrupt = false;
+        if z.pending && !cx.closing {
+            // What did not fit last time comes first.
+            let progress = inflater.inflate(&[], 0);
+            (filled, corrupt) = (progress.written, progress.corrupt);
+        }
+        if let Some(frame) = self.frame.filter(|_| !corrupt && filled < capacity) {
             let available = input.len() - *pos;
             let len = usize::try_from(frame.remaining).map_or(available, |r| r.min(available));
             let piece = &mut input[*pos..*pos + len];
             let used = if cx.closing {
                 len // after our Close, data is discarded unread
             } else {
-                match inflate_payload(inflater, frame, piece) {
-                    Ok((used, n)) => {
-                        filled = n;
-                        used
-                    }
-                    Err(e) => return Some(Step::Violation(e)),
-                }
+                let progress = inflate_payload(inflater, frame, piece, filled);
+                filled += progress.written;
+                corrupt = progress.corrupt;
+                progress.used
             };
             *pos += used;
             self.frame = advance(frame, used);
@@ -121,32 +129,25 @@ impl Receiver {
                 z.last_frame_in = true;
             }
         }
-        if z.last_frame_in && !cx.closing {
+        if z.last_frame_in && !cx.closing && !corrupt {
             // The tail, then whatever the inflater still holds.
             while filled < capacity {
-                let tail = &TAIL[usize::from(z.tail_fed)..];
-                let Ok((used, n)) = inflater.inflate(tail, filled) else {
-                    return Some(Step::Violation(ProtocolError::InvalidCompressedData));
-                };
-                z.tail_fed += used as u8;
-                filled += n;
-                if used == 0 && n == 0 {
+                let progress = inflater.inflate(&TAIL[usize::from(z.tail_fed)..], filled);
+                z.tail_fed += progress.used as u8;
+                filled += progress.written;
+                corrupt = progress.corrupt;
+                if corrupt || progress.used + progress.written == 0 {
                     break;
                 }
             }
-            if z.tail_fed < 4 && filled < capacity {
-                // The inflater takes no more input: it can never finish.
-                return Some(Step::Violation(ProtocolError::InvalidCompressedData));
-            }
+            // An inflater that takes no more of the tail, with room to
+            // write, can never finish.
+            corrupt |= z.tail_fed < 4 && filled < capacity;
         }
         // Nothing is left inside once the input is used up with room to spare.
-        let fin = z.last_frame_in && (cx.closing || (z.tail_fed == 4 && filled < capacity));
-        z.inflated += filled as u64;
-        if z.inflated > cx.limits.max_message_size {
-            return Some(Step::Violation(ProtocolError::MessageTooLarge {
-                max: cx.limits.max_message_size,
-            }));
-        }
+        z.pending = filled == capacity;
+        let fin =
+            z.last_frame_in && !corrupt && (cx.closing || (z.tail_fed == 4 && filled < capacity));
         if fin {
             inflater.end_message();
             *z = Inflating::new(z.buffer).with_inflater(z.inflater.take());
@@ -155,14 +156,26 @@ impl Receiver {
         if cx.closing {
             return if self.frame.is_some() { Some(Step::Nothing) } else { None };
         }
+        // The checks in the order of the bytes: UTF-8 up to the size limit,
+        // the limit, then the corruption that stopped the inflater.
+        let room = cx.limits.max_message_size.saturating_sub(z.inflated);
+        let within = usize::try_from(room).map_or(filled, |room| room.min(filled));
+        z.inflated += filled as u64;
         if kind == DataKind::Text {
-            let output = self.inflated(filled);
+            let output = self.inflated(within);
             // A borrow of `self.deflate` and one of `self.utf8`: disjoint.
             let mut utf8 = self.utf8;
             if let Err(e) = check_text(&mut utf8, output, fin) {
                 return Some(Step::Violation(e));
             }
             self.utf8 = utf8;
+        }
+        if within < filled {
+            let max = cx.limits.max_message_size;
+            return Some(Step::Violation(ProtocolError::MessageTooLarge { max }));
+        }
+        if corrupt {
+            return Some(Step::Violation(ProtocolError::InvalidCompressedData));
         }
         if filled > 0 || fin {
             Some(Step::Inflated { len: filled, fin, kind })
@@ -184,28 +197,34 @@ impl Inflating {
 }
 
 /// Unmask `piece` (the part of `frame`'s payload that has arrived) and
-/// inflate from it; the bytes the inflater did not take are masked again,
-/// so the caller finds them as they were. Returns (used, written).
+/// inflate from it, into the buffer from `filled` on, until it is used up,
+/// the buffer is full or the data is corrupt; the bytes the inflater did not take are masked again, so the
+/// caller finds them as they were.
 fn inflate_payload(
     inflater: &mut Inflater,
     frame: InFrame,
     piece: &mut [u8],
-) -> Result<(usize, usize), ProtocolError> {
+    filled: usize,
+) -> Progress {
     let phase = usize::from(frame.phase);
     if let Some(key) = frame.mask {
         apply_mask(piece, key, phase);
     }
-    let result = inflater.inflate(piece, 0);
-    let used = result.map_or(0, |(used, _)| used);
-    if let Some(key) = frame.mask {
-        apply_mask(&mut piece[used..], key, phase + used);
-    }
-    match result {
+    let mut total = Progress { used: 0, written: 0, corrupt: false };
+    while total.used < piece.len() && filled + total.written < inflater.capacity() {
+        let progress = inflater.inflate(&piece[total.used..], filled + total.written);
+        total.used += progress.used;
+        total.written += progress.written;
         // With room in the buffer, an inflater that takes nothing is stuck.
-        Ok((0, 0)) if !piece.is_empty() => Err(ProtocolError::InvalidCompressedData),
-        Ok(progress) => Ok(progress),
-        Err(_) => Err(ProtocolError::InvalidCompressedData),
+        if progress.corrupt || progress.used + progress.written == 0 {
+            total.corrupt = true;
+            break;
+        }
     }
+    if let Some(key) = frame.mask {
+        apply_mask(&mut piece[total.used..], key, phase + total.used);
+    }
+    total
 }
 
 /// `frame` after `used` more payload bytes: `None` once it is complete.
