@@ -44,6 +44,7 @@
 //! | [`close`] | close codes and the Close payload |
 //! | [`handshake`] | the opening handshake, usable alone (for hyper or h2 users) |
 //! | [`Connection`] | the state machine: fragments, control frames, closing, timers |
+//! | [`deflate`] | permessage-deflate (RFC 7692): negotiation, and compression with feature `deflate` |
 //! | [`message`] | whole messages from pieces (feature `alloc`) |
 //! | [`rng`] | mask keys from a per-connection ChaCha stream |
 //! | [`url`] | `ws://` / `wss://` URLs |
