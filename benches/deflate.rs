@@ -10,6 +10,12 @@
 //!   does: unmask, inflate, UTF-8 check for text, and checksum.
 //! * `deflate/<workload>/plain-encode` and `plain-decode`: the same without
 //!   compression, for scale.
+//! * `deflate/<workload>/zlib-rs-compress-level1` and `zlib-rs-inflate`: the
+//!   same payloads through `zlib-rs` alone (raw DEFLATE, a sync flush per
+//!   message, no framing), the faster engine wscore did not pick because it
+//!   needs `std`: what the choice of `miniz_oxide` costs. `miniz-inflate`:
+//!   the same through `miniz_oxide`'s streaming inflate alone, into a 16 KiB
+//!   buffer: what the framing around it costs.
 //!
 //! Throughput is payload bytes before compression (decimal MB/s). The
 //! compressed size of each workload is printed once. The 64 KiB binary
@@ -119,8 +125,63 @@ fn deflate(c: &mut Criterion) {
                 assert_eq!(wscore_decode_with(conn, black_box(&plain), &mut buf), tally);
             })
         });
+        let payloads: Vec<&[u8]> = messages.iter().collect();
+        let zlib_stream = zlib_compress(&payloads);
+        group.bench_function("zlib-rs-compress-level1", |b| {
+            b.iter(|| black_box(zlib_compress(black_box(&payloads)).len()))
+        });
+        group.bench_function("zlib-rs-inflate", |b| {
+            b.iter(|| {
+                let mut zlib = zlib_rs::Inflate::new(false, 15);
+                let mut out = vec![0u8; 128 << 10];
+                let mut total = 0u64;
+                for message in &zlib_stream {
+                    let before = zlib.total_out();
+                    zlib.decompress(message, &mut out, zlib_rs::InflateFlush::SyncFlush).unwrap();
+                    total += zlib.total_out() - before;
+                }
+                assert_eq!(total, w.payload_bytes());
+            })
+        });
+        group.bench_function("miniz-inflate", |b| {
+            b.iter(|| {
+                use miniz_oxide::inflate::stream::{inflate, InflateState};
+                let mut state = InflateState::new_boxed(miniz_oxide::DataFormat::Raw);
+                let mut out = vec![0u8; 16 << 10];
+                let mut total = 0u64;
+                for message in &zlib_stream {
+                    let mut input = &message[..];
+                    loop {
+                        let r = inflate(&mut state, input, &mut out, miniz_oxide::MZFlush::None);
+                        total += r.bytes_written as u64;
+                        input = &input[r.bytes_consumed..];
+                        if input.is_empty() && r.bytes_written < out.len() {
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(total, w.payload_bytes());
+            })
+        });
         group.finish();
     }
+}
+
+/// Every payload compressed by `zlib-rs` at level 1 with context takeover,
+/// one sync-flushed chunk per message (tail kept).
+fn zlib_compress(payloads: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut zlib = zlib_rs::Deflate::new(1, false, 15);
+    payloads
+        .iter()
+        .map(|p| {
+            let mut out = vec![0u8; 2 * p.len() + 1024];
+            let (before_in, before) = (zlib.total_in(), zlib.total_out());
+            zlib.compress(p, &mut out, zlib_rs::DeflateFlush::SyncFlush).unwrap();
+            assert_eq!(zlib.total_in() - before_in, p.len() as u64, "all input taken");
+            out.truncate((zlib.total_out() - before) as usize);
+            out
+        })
+        .collect()
 }
 
 criterion_group!(benches, deflate);
