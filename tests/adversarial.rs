@@ -1323,3 +1323,56 @@ fn the_benchmark_workloads_decode_and_encode_without_allocating() {
         }
     });
 }
+
+/// permessage-deflate's memory per connection, measured: what a connection
+/// allocates for the extension, the first compressed message each way, and
+/// nothing after that, with and without context takeover.
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_memory_per_connection_is_bounded_and_allocated_once() {
+    use wscore::deflate::{DeflateConfig, DeflateParams};
+    let text = "{\"symbol\":\"BTC-USD\",\"price\":97000.5,\"size\":0.25} ".repeat(20);
+    let config = Config { deflate: Some(DeflateConfig::default()), ..Config::default() };
+    for no_context_takeover in [false, true] {
+        let params = DeflateParams {
+            server_no_context_takeover: no_context_takeover,
+            client_no_context_takeover: no_context_takeover,
+            ..DeflateParams::default()
+        };
+        // The peer's two compressed messages, made before measuring.
+        let mut client = support::connection(Role::Client, config);
+        client.enable_deflate(params);
+        let mut wire = vec![0u8; 4096];
+        let first = client.encode(Outgoing::Text(&text), &mut wire).unwrap();
+        let second = client.encode(Outgoing::Text(&text), &mut wire[first..]).unwrap();
+        let mut out = vec![0u8; 4096];
+
+        let (mut server, _, setup) = allocations_during(|| {
+            let mut server = support::connection(Role::Server, config);
+            server.enable_deflate(params);
+            server
+        });
+        let (_, _, inflate) = allocations_during(|| {
+            let d = server.read(&mut wire[..first], Instant(0)).unwrap();
+            assert!(matches!(d.event, Some(Event::Data { fin: true, .. })));
+        });
+        let (_, _, compress) = allocations_during(|| {
+            server.encode(Outgoing::Text(&text), &mut out).unwrap();
+        });
+        without_allocating("the second message each way", || {
+            let d = server.read(&mut wire[first..first + second], Instant(0)).unwrap();
+            assert!(matches!(d.event, Some(Event::Data { fin: true, .. })));
+            server.encode(Outgoing::Text(&text), &mut out).unwrap();
+        });
+        println!(
+            "deflate, no context takeover {no_context_takeover}: connection {} B + extension \
+             {setup} B; inflate state {inflate} B; compressor {compress} B",
+            std::mem::size_of::<Connection>(),
+        );
+        // About 43 KiB of miniz_oxide inflate state plus the 16 KiB buffer.
+        assert!(inflate <= 64 << 10, "inflate: {inflate} B");
+        // miniz_oxide's compressor: about 312 KiB, whatever the window.
+        assert!(compress <= 320 << 10, "compressor: {compress} B");
+        assert!(setup <= 256, "extension state: {setup} B");
+    }
+}
