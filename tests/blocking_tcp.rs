@@ -528,6 +528,31 @@ fn echo_text_and_binary_round_trips_up_to_the_frame_limit() {
     });
 }
 
+#[cfg(feature = "deflate")]
+#[test]
+fn compressed_echo_round_trips_through_the_blocking_driver() {
+    use wscore::deflate::DeflateConfig;
+    bounded(Duration::from_secs(120), || {
+        let config = Config { deflate: Some(DeflateConfig::default()), ..Config::default() };
+        let server =
+            Server::start(ServerOptions { config, ..ServerOptions::default() }, Script::Echo, 1);
+        let options = ClientOptions { config, ..ClientOptions::default() };
+        let mut ws = WebSocket::connect_with(&server.url(), &options).expect("connect");
+        // Past the write buffer too: compressed messages are built whole.
+        for size in [0, 1, 1000, 70_000, 1 << 20] {
+            let text = text_of_len(size);
+            ws.send_text(&text).expect("send text");
+            match ws.read().expect("text echo") {
+                Incoming::Text(got) => assert_same(got.as_bytes(), text.as_bytes(), "text"),
+                other => panic!("expected text of {size} bytes, got {:?}", shape(&[other])),
+            }
+        }
+        ws.close(CloseCode::NORMAL, "").expect("close");
+        drop(ws);
+        assert_closed(&server.session().end, Some(info(1000, "")));
+    });
+}
+
 #[test]
 fn a_message_over_the_frame_limit_is_refused_with_1009() {
     bounded(Duration::from_secs(120), || {

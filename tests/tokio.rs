@@ -7,18 +7,26 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wscore::handshake::{parse_request, write_accept, AcceptOptions, Status, EMPTY_HEADER};
-use wscore::tokio::{accept, connect, connect_with, ClientOptions, Error, Incoming};
+use wscore::tokio::{
+    accept_with, connect, connect_with, ClientOptions, Error, Incoming, ServerOptions,
+};
 use wscore::{CloseCode, Config, Keepalive};
 
 /// An echo server on an ephemeral port; returns its URL.
 async fn echo_server() -> String {
+    echo_server_with(Config::default()).await
+}
+
+/// An echo server whose connections use `config`.
+async fn echo_server_with(config: Config) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                let Ok(mut ws) = accept(stream).await else { return };
+                let options = ServerOptions { config, ..ServerOptions::default() };
+                let Ok(mut ws) = accept_with(stream, &[], &options).await else { return };
                 while let Some(Ok(incoming)) = ws.next().await {
                     let sent = match incoming {
                         Incoming::Text(text) => ws.send_text(&text).await,
@@ -43,6 +51,25 @@ async fn next_message(ws: &mut wscore::tokio::WebSocket<TcpStream>) -> Incoming 
             other => return other,
         }
     }
+}
+
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn compressed_round_trips_through_the_driver() {
+    use wscore::deflate::DeflateConfig;
+    let config = Config { deflate: Some(DeflateConfig::default()), ..Config::default() };
+    let url = echo_server_with(config).await;
+    let options = ClientOptions { config, ..ClientOptions::default() };
+    let mut ws = connect_with(&url, &options).await.unwrap();
+    for len in [0usize, 1, 1000, 65536, 1 << 20] {
+        let text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        ws.send_text(&text).await.unwrap();
+        assert_eq!(next_message(&mut ws).await, Incoming::Text(text), "text {len}");
+        let data: Vec<u8> = (0..len).map(|i| (i * i % 251) as u8).collect();
+        ws.send_binary(&data).await.unwrap();
+        assert_eq!(next_message(&mut ws).await, Incoming::Binary(data), "binary {len}");
+    }
+    ws.close(CloseCode::NORMAL, "done").await.unwrap();
 }
 
 #[tokio::test]
