@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use wscore::deflate::DeflateConfig;
 use wscore::handshake::{ClientKey, ClientRequest, ResponseHead, Status, EMPTY_HEADER};
 use wscore::{Config, Connection, Error, Event, Instant};
 
@@ -29,10 +30,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    // A connection offering permessage-deflate itself checks the answer.
+    let config = Config { deflate: Some(DeflateConfig::default()), ..Config::default() };
+    let request = ClientRequest { extensions: None, ..request };
     let mut out = [0u8; 1024];
     let (mut conn, _) =
-        Connection::client_with_seed(Config::default(), [3; 32], &request, &mut out)
-            .expect("a valid request");
+        Connection::client_with_seed(config, [3; 32], &request, &mut out).expect("a valid request");
     let mut input = data.to_vec();
     match conn.read(&mut input, Instant(0)) {
         Ok(d) => {
