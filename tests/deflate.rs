@@ -292,6 +292,25 @@ fn a_decompression_bomb_fails_with_1009_while_inflating() {
 }
 
 #[test]
+fn the_size_limit_counts_the_last_piece_too() {
+    // 30 KiB inflated in two steps of the 16 KiB buffer, over a 20 KiB
+    // limit that only the second, final, step crosses.
+    let limit = 20 << 10;
+    let frame = raw_frame(0xc2, &zlib_compressed(&vec![0; 30 << 10]), None);
+    let mut client =
+        connection(Role::Client, Config { max_message_size: limit, ..Config::default() });
+    client.enable_deflate(DeflateParams::default());
+    let got = events(&mut client, &frame);
+    assert_eq!(protocol_error(&got), Some(ProtocolError::MessageTooLarge { max: limit }));
+    // At the limit exactly, it passes.
+    let frame = raw_frame(0xc2, &zlib_compressed(&vec![0; 20 << 10]), None);
+    let mut client =
+        connection(Role::Client, Config { max_message_size: limit, ..Config::default() });
+    client.enable_deflate(DeflateParams::default());
+    assert_eq!(merged(events(&mut client, &frame)), [Ev::binary(&vec![0; 20 << 10])]);
+}
+
+#[test]
 fn invalid_utf8_in_compressed_text_fails_fast_with_1007() {
     // A bad byte first, then a megabyte of valid text.
     let mut text = vec![0xff];

@@ -148,12 +148,10 @@ impl Receiver {
         z.pending = filled == capacity;
         let fin =
             z.last_frame_in && !corrupt && (cx.closing || (z.tail_fed == 4 && filled < capacity));
-        if fin {
-            inflater.end_message();
-            *z = Inflating::new(z.buffer).with_inflater(z.inflater.take());
-            self.message = None;
-        }
         if cx.closing {
+            if fin {
+                self.end_compressed_message();
+            }
             return if self.frame.is_some() { Some(Step::Nothing) } else { None };
         }
         // The checks in the order of the bytes: UTF-8 up to the size limit,
@@ -177,6 +175,9 @@ impl Receiver {
         if corrupt {
             return Some(Step::Violation(ProtocolError::InvalidCompressedData));
         }
+        if fin {
+            self.end_compressed_message();
+        }
         if filled > 0 || fin {
             Some(Step::Inflated { len: filled, fin, kind })
         } else if self.frame.is_none() {
@@ -187,12 +188,19 @@ impl Receiver {
     }
 }
 
-impl Inflating {
-    /// This state, keeping an inflater made earlier (its history carries
-    /// over between messages: context takeover).
-    fn with_inflater(mut self, inflater: Option<Inflater>) -> Self {
-        self.inflater = inflater;
-        self
+impl Receiver {
+    /// The compressed message is over: ready for the next, keeping the
+    /// inflater (its history carries over between messages: context
+    /// takeover) and what it just wrote.
+    fn end_compressed_message(&mut self) {
+        self.message = None;
+        if let Some(z) = self.deflate.as_deref_mut() {
+            let mut inflater = z.inflater.take();
+            if let Some(inflater) = &mut inflater {
+                inflater.end_message();
+            }
+            *z = Inflating { inflater, ..Inflating::new(z.buffer) };
+        }
     }
 }
 
