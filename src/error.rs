@@ -218,6 +218,10 @@ pub enum Error {
     /// The compressor failed (an internal error, not the peer's doing). The
     /// connection has failed with close code 1011.
     CompressionFailed,
+    /// `encode_header` cannot continue a message whose first fragment
+    /// `encode` compressed: its payload would go out uncompressed inside a
+    /// compressed message. Send the rest with `encode`.
+    CompressedMessageOpen,
 }
 
 impl Error {
@@ -292,6 +296,9 @@ impl fmt::Display for Error {
             Error::HandshakeTimeout => {
                 f.write_str("the opening handshake did not finish in time (Config::handshake_timeout)")
             }
+            Error::CompressedMessageOpen => f.write_str(
+                "encode_header cannot continue a compressed message; send its fragments with encode",
+            ),
             Error::CompressionFailed => f.write_str(
                 "compressing a message failed (internal error); the connection is closed with 1011",
             ),

@@ -311,6 +311,51 @@ fn the_size_limit_counts_the_last_piece_too() {
 }
 
 #[test]
+fn a_character_cut_by_the_size_limit_is_1009_not_1007() {
+    let text = format!("{}€", "a".repeat(999)); // 1002 bytes, cut at 1000
+    let frame = raw_frame(0xc1, &zlib_compressed(text.as_bytes()), None);
+    let mut client =
+        connection(Role::Client, Config { max_message_size: 1000, ..Config::default() });
+    client.enable_deflate(DeflateParams::default());
+    let got = events(&mut client, &frame);
+    assert_eq!(protocol_error(&got), Some(ProtocolError::MessageTooLarge { max: 1000 }));
+}
+
+#[test]
+fn an_empty_compressed_payload_is_an_empty_message() {
+    // RSV1 with no payload at all: nothing to inflate, and the stream
+    // stays usable for the next message.
+    let hello = raw_frame(0xc1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], None);
+    let stream =
+        [raw_frame(0xc1, b"", None), hello.clone(), raw_frame(0xc2, b"", None), hello].concat();
+    let got = merged(events(&mut rfc_client(), &stream));
+    assert_eq!(got, [Ev::text(""), Ev::text("Hello"), Ev::binary(b""), Ev::text("Hello")]);
+}
+
+#[test]
+fn streamed_frames_never_mix_with_compressed_ones() {
+    let (mut client, mut server) = open_pair(DeflateParams::default());
+    let piece = vec![b'z'; 64];
+    let fragment = |fin| Outgoing::Fragment { kind: DataKind::Binary, payload: &piece, fin };
+    // A compressed first fragment cannot be continued by `encode_header`.
+    let mut wire = encode(&mut client, fragment(false)).unwrap();
+    assert_eq!(client.encode_header(DataKind::Binary, 64, true), Err(Error::CompressedMessageOpen));
+    wire.extend(encode(&mut client, fragment(true)).unwrap());
+    // A streamed message after it is plain, all its frames.
+    let (header, mut masker) = client.encode_header(DataKind::Binary, 64, false).unwrap();
+    assert_eq!(header.as_bytes()[0], 0x02, "no RSV1");
+    wire.extend_from_slice(header.as_bytes());
+    let mut body = piece.clone();
+    masker.mask(&mut body);
+    wire.extend(body);
+    let last = encode(&mut client, fragment(true)).unwrap();
+    assert_eq!(last[0], 0x80, "a plain continuation");
+    wire.extend(last);
+    let got = merged(events(&mut server, &wire));
+    assert_eq!(got, [Ev::binary(&[b'z'; 128]), Ev::binary(&[b'z'; 128])]);
+}
+
+#[test]
 fn invalid_utf8_in_compressed_text_fails_fast_with_1007() {
     // A bad byte first, then a megabyte of valid text.
     let mut text = vec![0xff];

@@ -10,7 +10,8 @@ use crate::close::CloseCode;
 use crate::config::Role;
 use crate::deflate::codec::{Compressor, TAIL};
 use crate::deflate::{
-    accept_offer, check_answer, DeflateConfig, DeflateParams, NegotiationError, EXTENSION_NAME,
+    accept_offer, check_answer, Accepted, DeflateConfig, DeflateParams, NegotiationError,
+    EXTENSION_NAME,
 };
 use crate::error::{BufferTooSmall, Error};
 use crate::frame::{FrameHeader, OpCode};
@@ -92,16 +93,18 @@ impl Connection {
         }
     }
 
-    /// Server: the answer to the client's permessage-deflate offers, if one
-    /// is acceptable. Records the parameters.
-    pub(super) fn negotiate_offer(
-        &mut self,
-        request: &Request<'_>,
-    ) -> Option<crate::deflate::ExtensionValue> {
-        let z = self.deflate.as_deref_mut()?;
-        let accepted = accept_offer(request.extensions(), &z.config)?;
-        z.params = Some(accepted.params);
-        Some(accepted.response)
+    /// Server: the client's permessage-deflate offer this side accepts, if
+    /// any (recorded by [`agree`](Self::agree) once the answer is written).
+    pub(super) fn negotiate_offer(&self, request: &Request<'_>) -> Option<Accepted> {
+        let z = self.deflate.as_deref()?;
+        accept_offer(request.extensions(), &z.config)
+    }
+
+    /// The handshake agreed on `params`.
+    pub(super) fn agree(&mut self, params: DeflateParams) {
+        if let Some(z) = self.deflate.as_deref_mut() {
+            z.params = Some(params);
+        }
     }
 
     /// Client: check the server's answer among `answered` extensions and
@@ -143,6 +146,19 @@ impl Connection {
             }
         }
         compress
+    }
+
+    /// `encode_header` sends a frame with `opcode` uncompressed: it starts
+    /// a message that is not compressed, and cannot continue one that is.
+    pub(super) fn stream_uncompressed(&mut self, opcode: OpCode) -> Result<(), Error> {
+        let Some(z) = self.deflate.as_deref_mut() else { return Ok(()) };
+        match opcode {
+            OpCode::Continuation if z.compressing_message => Err(Error::CompressedMessageOpen),
+            _ => {
+                z.compressing_message = false;
+                Ok(())
+            }
+        }
     }
 
     fn compressing_message(&self) -> bool {

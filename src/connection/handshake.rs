@@ -222,8 +222,10 @@ impl Connection {
     ///
     /// [`Error::NoRequestPending`] when no request waits for an answer;
     /// [`Error::HandshakeWrite`] for invalid options (a subprotocol the
-    /// client did not offer, say) and [`Error::BufferTooSmall`]: then
-    /// nothing is written and the request still waits.
+    /// client did not offer, say), [`Error::OfferTooLong`] when the
+    /// extensions of `options` and permessage-deflate's answer together
+    /// pass 512 bytes, and [`Error::BufferTooSmall`]: then nothing is
+    /// written and the request still waits.
     pub fn accept(
         &mut self,
         request: &Request<'_>,
@@ -234,12 +236,13 @@ impl Connection {
             return Err(Error::NoRequestPending);
         }
         #[cfg(feature = "deflate")]
-        if let Some(answer) = self.negotiate_offer(request) {
+        if let Some(accepted) = self.negotiate_offer(request) {
             let mut joined = [0; 512];
             let theirs = options.extensions.unwrap_or("");
-            let extensions = join_extensions(theirs, answer.as_str(), &mut joined)?;
+            let extensions = join_extensions(theirs, accepted.response.as_str(), &mut joined)?;
             let options = AcceptOptions { extensions: Some(extensions), ..*options };
             let n = write_accept(request, &options, out)?;
+            self.agree(accepted.params);
             self.open();
             return Ok(n);
         }

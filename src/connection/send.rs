@@ -208,7 +208,11 @@ impl Connection {
     /// # Errors
     ///
     /// [`Error::PayloadTooLong`] for a length of 2^63 or more (the most a
-    /// frame can announce); otherwise as for [`encode`](Self::encode).
+    /// frame can announce); [`Error::CompressedMessageOpen`] to continue a
+    /// message whose first fragment `encode` compressed (permessage-deflate:
+    /// streamed payloads go out uncompressed, so a message is streamed from
+    /// its first frame or not at all); otherwise as for
+    /// [`encode`](Self::encode).
     pub fn encode_header(
         &mut self,
         kind: DataKind,
@@ -220,6 +224,8 @@ impl Connection {
             return Err(Error::PayloadTooLong { len });
         }
         let opcode = self.fragment_opcode(kind)?;
+        #[cfg(feature = "deflate")]
+        self.stream_uncompressed(opcode)?;
         let mask = self.next_mask();
         let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: len };
         let mut bytes = [0; MAX_HEADER_LEN];

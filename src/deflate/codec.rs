@@ -256,9 +256,9 @@ mod tests {
         // reference that reaches further back ("invalid distance too far
         // back"): the stream must inflate with exactly that window.
         let data = distant_repeats(100_000);
-        for bits in 8..=15u8 {
+        for (bits, level) in (8..=15u8).flat_map(|bits| [(bits, 1), (bits, 6)]) {
             for forget in [false, true] {
-                let mut c = Compressor::new(6, bits);
+                let mut c = Compressor::new(level, bits);
                 let messages: Vec<&[u8]> = vec![&data[..], &data[..5000], &data[3000..]];
                 let compressed = compress_all(&mut c, &messages, forget);
                 let mut zlib = zlib_rs::Inflate::new(false, bits);

@@ -63,7 +63,9 @@
 //! side must compress with a window under 32 KiB, its compressor forgets
 //! its history (a full flush) every 2^bits bytes of input, so no
 //! back-reference reaches further than the window; compression is weaker
-//! and slower then, but never wrong. A test inflates the output for every
+//! and slower then, but never wrong. (Each full flush clears 128 KiB of
+//! hash tables: at 8 bits, every 256 bytes. A peer that asks for a small
+//! window pays for it only in the CPU this side spends on what it sends.) A test inflates the output for every
 //! window size with zlib set to exactly that window, which refuses any
 //! reference beyond it.
 //!
@@ -83,7 +85,9 @@ mod negotiate;
 #[cfg(feature = "deflate")]
 pub(crate) mod codec;
 
-pub use negotiate::{accept_offer, check_answer, offer, ExtensionValue, NegotiationError};
+pub use negotiate::{
+    accept_offer, check_answer, offer, Accepted, ExtensionValue, NegotiationError,
+};
 
 /// The extension's name in `Sec-WebSocket-Extensions`.
 pub const EXTENSION_NAME: &str = "permessage-deflate";

@@ -28,6 +28,8 @@ pub(in crate::connection) struct Inflating {
     pending: bool,
     /// How much of the tail the inflater has taken.
     tail_fed: u8,
+    /// Compressed payload bytes taken so far in the message.
+    compressed: u64,
     /// Bytes inflated so far in the message.
     inflated: u64,
 }
@@ -41,6 +43,7 @@ impl Inflating {
             last_frame_in: false,
             pending: false,
             tail_fed: 0,
+            compressed: 0,
             inflated: 0,
         }
     }
@@ -124,9 +127,16 @@ impl Receiver {
                 progress.used
             };
             *pos += used;
+            z.compressed += used as u64;
             self.frame = advance(frame, used);
             if self.frame.is_none() && frame.fin {
                 z.last_frame_in = true;
+                if z.compressed == 0 {
+                    // An empty compressed message: nothing to inflate, and
+                    // the tail alone would leave the inflater inside a
+                    // block header.
+                    z.tail_fed = TAIL.len() as u8;
+                }
             }
         }
         if z.last_frame_in && !cx.closing && !corrupt {
@@ -163,7 +173,8 @@ impl Receiver {
             let output = self.inflated(within);
             // A borrow of `self.deflate` and one of `self.utf8`: disjoint.
             let mut utf8 = self.utf8;
-            if let Err(e) = check_text(&mut utf8, output, fin) {
+            // A piece cut at the limit is not the end of the text.
+            if let Err(e) = check_text(&mut utf8, output, fin && within == filled) {
                 return Some(Step::Violation(e));
             }
             self.utf8 = utf8;
