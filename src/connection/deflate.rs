@@ -77,8 +77,8 @@ impl Connection {
         let mut deflating = Deflating::new(config);
         deflating.params = Some(params);
         self.deflate = Some(deflating);
-        if let super::Phase::Frames(recv) = &mut self.phase {
-            *recv = Receiver::with_deflate(Inflating::new(config.inflate_buffer));
+        if matches!(self.phase, super::Phase::Frames(_)) {
+            self.phase = super::Phase::Frames(self.frame_receiver());
         }
     }
 
