@@ -1,11 +1,12 @@
 //! A blocking driver (feature `std`): the core over any `Read + Write`
 //! stream, one message at a time.
 //!
-//! [`WebSocket`] moves bytes between a stream and a [`Connection`] and owns
-//! no protocol logic: it reads into a fixed buffer, hands the bytes to the
-//! core, writes what the core encodes, answers Pings and Closes through
-//! [`Connection::poll_transmit`], and drives the core's keepalive and close
-//! timers with the socket's read timeout.
+//! [`WebSocket`] moves bytes between a stream and a [`Session`], which does
+//! the rest: buffering, whole messages, the handshake policy, Pongs and
+//! Close replies. It reads into the session's buffer, writes what the
+//! session queued (the replies to everything one read delivered go out in
+//! one write), and drives keepalive and the close timer with the socket's
+//! read timeout.
 //!
 //! ```no_run
 //! use wscore::blocking::{Incoming, WebSocket};
@@ -43,29 +44,20 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::string::String;
 use std::time::Duration;
-use std::vec::Vec;
-use std::{fmt, format, vec};
+use std::{fmt, format};
 
-pub use crate::driver::{ClientOptions, CloseInfo, Error, Incoming, ServerOptions};
+pub use crate::driver::{
+    Buffers, ClientOptions, CloseInfo, Error, Incoming, ServerOptions, Utf8Bytes,
+};
 
-use crate::close::{CloseCode, CloseFrame};
+use crate::close::CloseCode;
 use crate::config::{Config, Instant};
-use crate::connection::{Connection, Outgoing, State};
-use crate::driver::{answer, response_headers, Gather};
-use crate::event::{DataKind, Event};
-use crate::handshake::{ClientRequest, HandshakeError};
+use crate::connection::{Connection, State};
+use crate::driver::{client_handshake_error, Clock};
+use crate::handshake::ClientRequest;
+use crate::session::{Handshake, Session};
 use crate::url::Url;
-
-/// Bytes read from the stream at a time. The core needs no more than a frame
-/// header to make progress, so messages of any size pass through it.
-const READ_BUFFER: usize = 64 * 1024;
-/// The output buffer: frames the core writes go through it.
-const WRITE_BUFFER: usize = 64 * 1024;
-/// Payloads up to this size are sent with their header in one write; larger
-/// ones are streamed after it.
-const SMALL_PAYLOAD: usize = WRITE_BUFFER - crate::frame::MAX_HEADER_LEN;
 
 /// Sets the stream's read timeout; `None` blocks without one.
 pub type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
@@ -73,24 +65,18 @@ pub type SetReadTimeout<S> = fn(&S, Option<Duration>) -> io::Result<()>;
 /// A WebSocket over a blocking stream.
 pub struct WebSocket<S> {
     stream: S,
-    conn: Connection,
-    input: Vec<u8>,
-    start: usize,
-    filled: usize,
-    out: Vec<u8>,
-    gather: Gather,
-    epoch: std::time::Instant,
+    session: Session,
+    clock: Clock<std::time::Instant>,
     set_read_timeout: Option<SetReadTimeout<S>>,
     /// The read timeout last set on the stream, to skip needless calls.
     read_timeout_set: Option<Duration>,
-    subprotocol: Option<String>,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocket")
-            .field("state", &self.conn.state())
-            .field("subprotocol", &self.subprotocol)
+            .field("state", &self.session.state())
+            .field("subprotocol", &self.session.subprotocol())
             .finish_non_exhaustive()
     }
 }
@@ -133,7 +119,8 @@ impl WebSocket<TcpStream> {
             extra_headers: options.headers,
             ..ClientRequest::new(url.authority, url.resource)
         };
-        WebSocket::client_with_timeouts(stream, &request, options.config, Some(tcp_read_timeout))
+        let session = Session::client(options.config, &request, options.buffers)?;
+        WebSocket::wrap(stream, session, Some(tcp_read_timeout)).client_handshake()
     }
 
     /// Run the server handshake on an accepted TCP connection: any path,
@@ -155,13 +142,13 @@ impl WebSocket<TcpStream> {
     /// As for [`accept`](Self::accept); a refused `Origin` is
     /// [`Error::Rejected`] with status 403.
     pub fn accept_with(stream: TcpStream, options: &ServerOptions<'_>) -> Result<Self, Error> {
-        stream.set_nodelay(true)?;
-        WebSocket::server_with_timeouts(stream, &[], options, Some(tcp_read_timeout))
+        WebSocket::accept_buffered(stream, &[], options)
     }
 
     /// [`accept_with`](Self::accept_with) for a server that already read
     /// the first bytes (`prefix`) from the stream, to tell a WebSocket
-    /// upgrade from a plain HTTP request, say.
+    /// upgrade from a plain HTTP request, say. The prefix may be of any
+    /// length.
     ///
     /// # Errors
     ///
@@ -224,30 +211,18 @@ impl<S: Read + Write> WebSocket<S> {
         config: Config,
         set_read_timeout: Option<SetReadTimeout<S>>,
     ) -> Result<Self, Error> {
-        let mut out = vec![0u8; WRITE_BUFFER];
-        let (conn, n) = Connection::client(config, request, &mut out)?;
-        let mut ws = WebSocket::wrap(stream, conn, &[], set_read_timeout, out);
-        ws.stream.write_all(&ws.out[..n])?;
-        ws.stream.flush()?;
+        let session = Session::client(config, request, Buffers::DEFAULT)?;
+        WebSocket::wrap(stream, session, set_read_timeout).client_handshake()
+    }
+
+    fn client_handshake(mut self) -> Result<Self, Error> {
+        self.flush()?; // the request
         loop {
-            let now = ws.now();
-            match ws.conn.read(&mut ws.input[ws.start..ws.filled], now) {
-                Ok(decoded) => {
-                    ws.start += decoded.consumed;
-                    if let Some(Event::Response(response)) = decoded.event {
-                        ws.subprotocol = response.subprotocol().map(String::from);
-                        return Ok(ws);
-                    }
-                }
-                Err(crate::Error::Handshake(HandshakeError::UnexpectedStatus(status))) => {
-                    return Err(Error::Rejected {
-                        status,
-                        headers: response_headers(&ws.input[ws.start..ws.filled]),
-                    });
-                }
-                Err(e) => return Err(e.into()),
+            match self.session.handshake(self.clock.now()) {
+                Ok(Handshake::Done) => return Ok(self),
+                Ok(_) => self.fill(None)?,
+                Err(e) => return Err(client_handshake_error(e, self.session.buffered())),
             }
-            ws.fill(None)?;
         }
     }
 
@@ -273,62 +248,45 @@ impl<S: Read + Write> WebSocket<S> {
         options: &ServerOptions<'_>,
         set_read_timeout: Option<SetReadTimeout<S>>,
     ) -> Result<Self, Error> {
-        let conn = Connection::server(options.config);
-        let out = vec![0u8; WRITE_BUFFER];
-        let mut ws = WebSocket::wrap(stream, conn, prefix, set_read_timeout, out);
+        let mut session = Session::server(options.config, options.buffers);
+        session.receive_data(prefix);
+        let mut ws = WebSocket::wrap(stream, session, set_read_timeout);
         loop {
-            let now = ws.now();
-            match ws.conn.read(&mut ws.input[ws.start..ws.filled], now) {
-                Ok(decoded) => {
-                    ws.start += decoded.consumed;
-                    if let Some(Event::Request(request)) = decoded.event {
-                        let answered = answer(&mut ws.conn, &request, options, &mut ws.out);
-                        let (n, outcome) = answered?;
-                        ws.stream.write_all(&ws.out[..n])?;
-                        ws.stream.flush()?;
-                        return outcome.map(|subprotocol| {
-                            ws.subprotocol = subprotocol;
-                            ws
-                        });
-                    }
+            let outcome = match ws.session.handshake(ws.clock.now()) {
+                Ok(Handshake::Request) => ws.session.accept(options).map(|()| true),
+                Ok(Handshake::Done) => Ok(true),
+                Ok(Handshake::Pending) => Ok(false),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(true) => {
+                    ws.flush()?; // the 101
+                    return Ok(ws);
                 }
+                Ok(false) => ws.fill(None)?,
                 Err(e) => {
-                    ws.flush_protocol()?; // the 400 / 426 / 431 rejection
+                    ws.flush()?; // the 400 / 403 / 426 / 431
                     return Err(e.into());
                 }
             }
-            ws.fill(None)?;
         }
     }
 
     /// Wrap a [`Connection`] already open (a handshake done by another HTTP
     /// library), with the bytes read after the handshake, if any.
     pub fn from_connection(stream: S, conn: Connection, leftover: &[u8]) -> Self {
-        WebSocket::wrap(stream, conn, leftover, None, vec![0u8; WRITE_BUFFER])
+        let mut session = Session::new(conn, Buffers::DEFAULT);
+        session.receive_data(leftover);
+        WebSocket::wrap(stream, session, None)
     }
 
-    fn wrap(
-        stream: S,
-        conn: Connection,
-        prefix: &[u8],
-        set_read_timeout: Option<SetReadTimeout<S>>,
-        out: Vec<u8>,
-    ) -> Self {
-        let mut input = vec![0u8; READ_BUFFER.max(prefix.len())];
-        input[..prefix.len()].copy_from_slice(prefix);
-        let max_message = conn.config().max_message_size;
+    fn wrap(stream: S, session: Session, set_read_timeout: Option<SetReadTimeout<S>>) -> Self {
         WebSocket {
             stream,
-            conn,
-            input,
-            start: 0,
-            filled: prefix.len(),
-            out,
-            gather: Gather::new(max_message),
-            epoch: std::time::Instant::now(),
+            session,
+            clock: Clock::start(),
             set_read_timeout,
             read_timeout_set: None,
-            subprotocol: None,
         }
     }
 
@@ -363,53 +321,61 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As for [`read`](Self::read).
     pub fn read_timeout(&mut self, timeout: Duration) -> Result<Option<Incoming>, Error> {
-        let give_up = self.now().saturating_add(timeout);
+        let give_up = self.clock.now().saturating_add(timeout);
         loop {
             if let Some(incoming) = self.read_until(Some(give_up))? {
                 return Ok(Some(incoming));
             }
-            if self.now() >= give_up {
+            if self.clock.now() >= give_up {
                 return Ok(None);
             }
         }
     }
 
-    /// Decode what is buffered; if that gives nothing, read from the stream
-    /// once, waiting at most until `give_up`.
+    /// Decode what is buffered; if that gives nothing, write what is queued
+    /// and read from the stream once, waiting at most until `give_up`.
     fn read_until(&mut self, give_up: Option<Instant>) -> Result<Option<Incoming>, Error> {
-        if let Some(incoming) = self.next_buffered()? {
-            return Ok(Some(incoming));
+        match self.session.next_incoming(self.clock.now()) {
+            Ok(Some(incoming)) => {
+                if self.session.should_flush() {
+                    self.flush()?; // a Pong, the Close reply, replies so far
+                }
+                return Ok(Some(incoming));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.flush()?; // the Close with 1002 / 1007 / 1009
+                return Err(e.into());
+            }
         }
-        if self.conn.close_expected() {
-            return Err(Error::Closed(self.gather.peer_close.clone()));
+        self.flush()?; // everything queued before waiting for the peer
+        if self.session.close_expected() {
+            return Err(Error::Closed(self.session.peer_close().cloned()));
         }
         self.fill(give_up)?;
         Ok(None)
     }
 
-    /// Send a text message.
+    /// Send a text message. When messages from the same read are still
+    /// waiting to be read, the frame is queued and goes out with the
+    /// replies to them, in one write, at the next [`read`](Self::read) that
+    /// would wait (or [`flush`](Self::flush)); otherwise it is written now.
     ///
     /// # Errors
     ///
     /// [`Error::Protocol`] after a Close ([`crate::Error::CloseSent`] or
     /// [`crate::Error::Closed`]); [`Error::Io`].
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        match self.streamed(text.len()) {
-            false => self.send_frame(Outgoing::Text(text)),
-            true => self.send_large(DataKind::Text, text.as_bytes()),
-        }
+        self.send_with(|s| s.send_text(text))
     }
 
-    /// Send a binary message.
+    /// Send a binary message, as [`send_text`](Self::send_text) does.
     ///
     /// # Errors
     ///
     /// As for [`send_text`](Self::send_text).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        match self.streamed(data.len()) {
-            false => self.send_frame(Outgoing::Binary(data)),
-            true => self.send_large(DataKind::Binary, data),
-        }
+        self.send_with(|s| s.send_binary(data))
     }
 
     /// Send a Ping (at most 125 bytes of payload); its Pong comes back
@@ -419,7 +385,7 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As for [`send_text`](Self::send_text).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.send_frame(Outgoing::Ping(payload))
+        self.send_with(|s| s.send_ping(payload))
     }
 
     /// Send an unsolicited Pong, a one-way heartbeat.
@@ -428,7 +394,7 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As for [`send_text`](Self::send_text).
     pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.send_frame(Outgoing::Pong(payload))
+        self.send_with(|s| s.send_pong(payload))
     }
 
     /// Close: send a Close with `code` and `reason`, then wait (at most
@@ -443,7 +409,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// or if the peer did not answer in time ([`crate::Error::CloseTimeout`]);
     /// [`Error::Io`].
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if self.conn.state() == State::Open {
+        if self.session.state() == State::Open {
             self.send_close(code, reason)?;
         }
         loop {
@@ -465,23 +431,39 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// As for [`close`](Self::close), but for the wait.
     pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        // The close timeout counts from the core's clock: bring it up to date
-        // after however long the application went without reading.
-        let now = self.now();
-        let ticked = self.conn.handle_timeout(now);
-        self.flush_protocol()?;
-        ticked?;
-        self.send_frame(Outgoing::Close(Some(CloseFrame { code, reason })))
+        self.session.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Write everything queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if self.session.unsent() == 0 {
+            return Ok(());
+        }
+        while !self.session.data_to_send().is_empty() {
+            match self.stream.write(self.session.data_to_send()) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.session.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
     }
 
     /// The subprotocol the handshake settled on, if any.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.session.subprotocol()
     }
 
     /// The protocol state.
     pub fn connection(&self) -> &Connection {
-        &self.conn
+        self.session.connection()
     }
 
     /// The stream.
@@ -494,50 +476,30 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self.stream
     }
 
-    /// Milliseconds since this WebSocket was made: the core's clock.
-    fn now(&self) -> Instant {
-        Instant(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// Decode what is buffered, up to the next thing for the caller.
-    fn next_buffered(&mut self) -> Result<Option<Incoming>, Error> {
+    /// Queue with `send`, writing first when the write buffer is full, and
+    /// write unless replies are being corked.
+    fn send_with(
+        &mut self,
+        mut send: impl FnMut(&mut Session) -> Result<(), crate::Error>,
+    ) -> Result<(), Error> {
         loop {
-            let now = self.now();
-            let decoded = match self.conn.read(&mut self.input[self.start..self.filled], now) {
-                Ok(decoded) => decoded,
-                Err(e) => {
-                    self.start = self.filled; // nothing more will be read from it
-                    self.flush_protocol()?; // the Close with 1002 / 1007 / 1009
-                    return Err(e.into());
-                }
-            };
-            self.start += decoded.consumed;
-            let Some(event) = decoded.event else { return Ok(None) };
-            let incoming = self.gather.event(event)?;
-            self.flush_protocol()?; // a Pong per Ping, the Close reply
-            if incoming.is_some() {
-                return Ok(incoming);
+            match send(&mut self.session) {
+                Err(crate::Error::Backpressure { .. }) => self.flush()?,
+                other => break other?,
             }
+        }
+        match self.session.should_flush() {
+            true => self.flush(),
+            false => Ok(()),
         }
     }
 
-    /// Read more bytes from the stream, waiting at most until the core's
+    /// Read more bytes from the stream, waiting at most until the session's
     /// next deadline (or `give_up`), and handle timers and the end of the
     /// stream.
     fn fill(&mut self, give_up: Option<Instant>) -> Result<(), Error> {
-        if self.start > 0 {
-            self.input.copy_within(self.start..self.filled, 0);
-            self.filled -= self.start;
-            self.start = 0;
-        }
-        if self.filled == self.input.len() {
-            // The core always consumes a whole header or handshake head that
-            // fits; a full buffer means a head over the handshake limit.
-            let grown = self.input.len() * 2;
-            self.input.resize(grown, 0);
-        }
-        let now = self.now();
-        let deadline = self.conn.poll_timeout();
+        let now = self.clock.now();
+        let deadline = self.session.poll_timeout();
         if deadline.is_some_and(|at| at <= now) {
             return self.on_timeout();
         }
@@ -553,21 +515,16 @@ impl<S: Read + Write> WebSocket<S> {
                 self.read_timeout_set = wait;
             }
         }
-        match self.stream.read(&mut self.input[self.filled..]) {
+        let read = self.stream.read(self.session.read_space());
+        self.session.commit(*read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => {
-                let result = self.conn.read_eof();
-                self.flush_protocol()?;
-                match result {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(e.into()),
-                }
-            }
-            Ok(n) => {
-                self.filled += n;
+                self.session.receive_eof();
                 Ok(())
             }
+            Ok(_) => Ok(()),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                match deadline.is_some_and(|at| at <= self.now()) {
+                match deadline.is_some_and(|at| at <= self.clock.now()) {
                     true => self.on_timeout(),
                     false => Ok(()), // the caller's own time limit
                 }
@@ -575,76 +532,20 @@ impl<S: Read + Write> WebSocket<S> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             // TLS reports a peer that hung up without `close_notify` as an
             // error; after a finished closing handshake it is just the end.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && self.conn.is_closed() => {
-                self.conn.read_eof().map_err(Error::from)
+            Err(e)
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    && self.session.connection().is_closed() =>
+            {
+                self.session.receive_eof();
+                Ok(())
             }
             Err(e) => Err(e.into()),
         }
     }
 
     fn on_timeout(&mut self) -> Result<(), Error> {
-        let result = self.conn.handle_timeout(self.now());
-        self.flush_protocol()?; // a keepalive Ping, or the Close 1011
+        let result = self.session.handle_timeout(self.clock.now());
+        self.flush()?; // a keepalive Ping, or the Close 1011
         result.map_err(Error::from)
-    }
-
-    /// Write every frame the core queued on its own.
-    fn flush_protocol(&mut self) -> Result<(), Error> {
-        let mut wrote = false;
-        loop {
-            match self.conn.poll_transmit(&mut self.out) {
-                Ok(Some(n)) => {
-                    self.stream.write_all(&self.out[..n])?;
-                    wrote = true;
-                }
-                Ok(None) => break,
-                Err(too_small) => self.out.resize(too_small.needed, 0),
-            }
-        }
-        if wrote {
-            self.stream.flush()?;
-        }
-        Ok(())
-    }
-
-    fn send_frame(&mut self, frame: Outgoing<'_>) -> Result<(), Error> {
-        let n = match self.conn.encode(frame, &mut self.out) {
-            Err(crate::Error::BufferTooSmall { needed }) => {
-                self.out.resize(needed, 0);
-                self.conn.encode(frame, &mut self.out)?
-            }
-            other => other?,
-        };
-        self.stream.write_all(&self.out[..n])?;
-        self.stream.flush()?;
-        Ok(())
-    }
-
-    /// Whether a `len`-byte message goes out as a header and a streamed
-    /// payload: one too large for the write buffer, unless permessage-deflate
-    /// compresses it (which builds the whole frame; the buffer grows).
-    fn streamed(&self, len: usize) -> bool {
-        #[cfg(feature = "deflate")]
-        if self.conn.deflate().is_some() {
-            return false;
-        }
-        len > SMALL_PAYLOAD
-    }
-
-    /// A message too large for one write: the header, then the payload
-    /// streamed (masked in chunks for clients, as is for servers).
-    fn send_large(&mut self, kind: DataKind, payload: &[u8]) -> Result<(), Error> {
-        let (header, mut masker) = self.conn.encode_header(kind, payload.len() as u64, true)?;
-        self.stream.write_all(header.as_bytes())?;
-        if self.conn.role() == crate::Role::Server {
-            self.stream.write_all(payload)?; // servers do not mask: zero copy
-        } else {
-            for chunk in payload.chunks(WRITE_BUFFER) {
-                let n = masker.copy_masked(&mut self.out, chunk).map_err(crate::Error::from)?;
-                self.stream.write_all(&self.out[..n])?;
-            }
-        }
-        self.stream.flush()?;
-        Ok(())
     }
 }

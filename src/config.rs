@@ -157,6 +157,9 @@ pub(crate) struct Limits {
     pub(crate) max_handshake_head: u32,
     pub(crate) max_handshake_headers: u8,
     pub(crate) auto_pong: bool,
+    /// Data frames with a payload up to this size are read whole
+    /// ([`Connection::set_whole_frame_limit`](crate::Connection::set_whole_frame_limit)).
+    pub(crate) whole_frame_limit: u32,
 }
 
 fn millis(d: Duration) -> u32 {
@@ -180,6 +183,7 @@ impl From<Config> for Limits {
             max_handshake_head: u32::try_from(c.max_handshake_head).unwrap_or(u32::MAX),
             max_handshake_headers: c.max_handshake_headers.min(MAX_HANDSHAKE_HEADERS) as u8,
             auto_pong: c.auto_pong,
+            whole_frame_limit: 0,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! What the drivers share (feature `std`): owned messages, errors, and the
-//! options of the opening handshake. [`blocking`](crate::blocking) and
-//! [`tokio`](crate::tokio) re-export them.
+//! What the drivers share (feature `std`): errors, connect options, and the
+//! clock. The buffering, the handshake policy and the messages are the
+//! [`session`](crate::session)'s; [`blocking`](crate::blocking) and
+//! [`tokio`](crate::tokio) only move bytes and re-export these.
 
 use std::fmt;
 use std::io;
@@ -8,41 +9,10 @@ use std::string::String;
 use std::time::Duration;
 use std::vec::Vec;
 
-use crate::close::CloseCode;
-use crate::config::Config;
-use crate::connection::Connection;
-use crate::event::Event;
-use crate::handshake::{
-    AcceptOptions, HandshakeError, Request, ResponseHead, Status, EMPTY_HEADER,
-};
-use crate::message::{Message, MessageAssembler};
+use crate::config::{Config, Instant};
+use crate::handshake::{HandshakeError, ResponseHead, Status, EMPTY_HEADER};
+pub use crate::session::{Buffers, CloseInfo, Incoming, ServerOptions, Utf8Bytes};
 use crate::url::UrlError;
-
-/// A message or control frame, owned: what the drivers' `read` hands back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
-    /// A whole text message.
-    Text(String),
-    /// A whole binary message.
-    Binary(Vec<u8>),
-    /// A Ping; its Pong has already been sent.
-    Ping(Vec<u8>),
-    /// A Pong (an answer to a Ping, or a heartbeat).
-    Pong(Vec<u8>),
-    /// The peer closed (`None`: without a status code). The reply has been
-    /// sent; the next `read` waits for the end of the connection and then
-    /// returns [`Error::Closed`].
-    Close(Option<CloseInfo>),
-}
-
-/// A close status and reason, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseInfo {
-    /// The close code.
-    pub code: CloseCode,
-    /// The reason, often empty.
-    pub reason: String,
-}
 
 /// Why a driver call failed.
 #[derive(Debug)]
@@ -138,6 +108,7 @@ impl From<crate::Error> for Error {
     fn from(e: crate::Error) -> Self {
         match e {
             crate::Error::Handshake(h) => Error::Handshake(h),
+            crate::Error::Refused { status } => Error::Rejected { status, headers: Vec::new() },
             other => Error::Protocol(other),
         }
     }
@@ -154,48 +125,14 @@ impl From<UrlError> for Error {
 pub struct ClientOptions<'a> {
     /// Limits and timers (keepalive: `ping_interval` / `ping_timeout`).
     pub config: Config,
+    /// Buffer bounds.
+    pub buffers: Buffers,
     /// Subprotocols to offer, most preferred first.
     pub subprotocols: &'a [&'a str],
     /// More request headers: `Origin`, `Authorization`, `Cookie`, ...
     pub headers: &'a [(&'a str, &'a str)],
     /// How long to wait for the TCP connection (`None`: the OS default).
     pub connect_timeout: Option<Duration>,
-}
-
-/// How a server answers handshakes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ServerOptions<'a> {
-    /// Limits and timers.
-    pub config: Config,
-    /// Subprotocols this server speaks: the first one the client offers
-    /// (in the client's order of preference) is chosen.
-    pub subprotocols: &'a [&'a str],
-    /// When set, requests whose `Origin` is not in the list get 403 (a
-    /// browser page from another site). Requests without `Origin` (not
-    /// from a browser) pass.
-    pub allowed_origins: Option<&'a [&'a str]>,
-    /// More response headers.
-    pub headers: &'a [(&'a str, &'a str)],
-}
-
-/// Accept or refuse `request` as `options` say; returns the bytes written
-/// and either the chosen subprotocol or the refusal.
-pub(crate) fn answer(
-    conn: &mut Connection,
-    request: &Request<'_>,
-    options: &ServerOptions<'_>,
-    out: &mut [u8],
-) -> Result<(usize, Result<Option<String>, Error>), Error> {
-    if let (Some(allowed), Some(origin)) = (options.allowed_origins, request.origin()) {
-        if !allowed.contains(&origin) {
-            let n = conn.reject(403, &[], out)?;
-            return Ok((n, Err(Error::Rejected { status: 403, headers: Vec::new() })));
-        }
-    }
-    let subprotocol = request.subprotocols().find(|p| options.subprotocols.contains(p));
-    let accept = AcceptOptions { subprotocol, extensions: None, extra_headers: options.headers };
-    let n = conn.accept(request, &accept, out)?;
-    Ok((n, Ok(subprotocol.map(String::from))))
 }
 
 /// The headers of the (non-101) response at the front of `input`.
@@ -210,38 +147,52 @@ pub(crate) fn response_headers(input: &[u8]) -> Vec<(String, String)> {
     }
 }
 
-/// Turns the core's events into owned [`Incoming`]s: data pieces gathered
-/// into whole messages, the peer's Close remembered.
-#[derive(Debug)]
-pub(crate) struct Gather {
-    messages: MessageAssembler,
-    pub(crate) peer_close: Option<CloseInfo>,
+/// The error for a client handshake that failed: a non-101 answer becomes
+/// [`Error::Rejected`] with the answer's headers (still in the session).
+pub(crate) fn client_handshake_error(e: crate::Error, buffered: &[u8]) -> Error {
+    match e {
+        crate::Error::Handshake(HandshakeError::UnexpectedStatus(status)) => {
+            Error::Rejected { status, headers: response_headers(buffered) }
+        }
+        other => other.into(),
+    }
 }
 
-impl Gather {
-    pub(crate) fn new(max_message_size: u64) -> Self {
-        Gather { messages: MessageAssembler::new(max_message_size), peer_close: None }
+/// The session's clock: milliseconds since the connection was made, on a
+/// monotonic clock (`std`'s or tokio's, which tests can pause).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock<I> {
+    epoch: I,
+}
+
+/// A monotonic instant the clock counts from.
+pub(crate) trait Epoch: Copy + core::ops::Add<Duration, Output = Self> {
+    fn now() -> Self;
+    fn elapsed(&self) -> Duration;
+}
+
+impl Epoch for std::time::Instant {
+    fn now() -> Self {
+        std::time::Instant::now()
     }
 
-    /// What `event` means for the application: a whole message, a control
-    /// frame, or nothing yet (a piece of a message, a handshake event).
-    pub(crate) fn event(&mut self, event: Event<'_, '_>) -> Result<Option<Incoming>, Error> {
-        Ok(match event {
-            Event::Data { kind, payload, fin } => {
-                match self.messages.push(kind, payload, fin).map_err(crate::Error::from)? {
-                    Some(Message::Text(text)) => Some(Incoming::Text(text)),
-                    Some(Message::Binary(data)) => Some(Incoming::Binary(data)),
-                    None => None,
-                }
-            }
-            Event::Ping(payload) => Some(Incoming::Ping(payload.to_vec())),
-            Event::Pong(payload) => Some(Incoming::Pong(payload.to_vec())),
-            Event::Close(frame) => {
-                let info = frame.map(|f| CloseInfo { code: f.code, reason: f.reason.into() });
-                self.peer_close = info.clone();
-                Some(Incoming::Close(info))
-            }
-            Event::Request(_) | Event::Response(_) => None,
-        })
+    fn elapsed(&self) -> Duration {
+        std::time::Instant::elapsed(self)
+    }
+}
+
+impl<I: Epoch> Clock<I> {
+    pub(crate) fn start() -> Self {
+        Clock { epoch: I::now() }
+    }
+
+    /// Now, on the session's clock.
+    pub(crate) fn now(&self) -> Instant {
+        Instant(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// `at` on the session's clock, as an instant of the monotonic clock.
+    pub(crate) fn instant(&self, at: Instant) -> I {
+        self.epoch + Duration::from_millis(at.0)
     }
 }

@@ -222,6 +222,44 @@ pub enum Error {
     /// `encode` compressed: its payload would go out uncompressed inside a
     /// compressed message. Send the rest with `encode`.
     CompressedMessageOpen,
+    /// A payload announced by `encode_header` is still being sent: nothing
+    /// else may go out until its last byte has passed through
+    /// [`Sender::mask_payload`], [`Sender::copy_payload`] or
+    /// [`Sender::payload_sent`](crate::Sender::payload_sent).
+    ///
+    /// [`Sender::mask_payload`]: crate::Sender::mask_payload
+    /// [`Sender::copy_payload`]: crate::Sender::copy_payload
+    PayloadInProgress {
+        /// Payload bytes still to send.
+        remaining: u64,
+    },
+    /// A payload piece longer than what is left of the payload that
+    /// `encode_header` announced (or no such payload is being sent).
+    PayloadOverrun {
+        /// Payload bytes still to send.
+        remaining: u64,
+        /// The length of the piece given.
+        len: usize,
+    },
+    /// A client's payload must be masked: pass it through `mask_payload` or
+    /// `copy_payload`, not `payload_sent`.
+    PayloadNotMasked,
+    /// (Session) Queuing this frame would take the bytes waiting to be
+    /// written past the session's `max_unsent`: write out what is queued
+    /// (`data_to_send`, then `advance`) and send again. Nothing was queued.
+    Backpressure {
+        /// Bytes queued and not yet written.
+        unsent: usize,
+        /// The bound (`Buffers::max_unsent`).
+        limit: usize,
+    },
+    /// (Session, server) The request was refused with this HTTP status by
+    /// the server's own policy (an `Origin` not allowed: 403), and the
+    /// refusal is queued to be written.
+    Refused {
+        /// The status sent.
+        status: u16,
+    },
 }
 
 impl Error {
@@ -302,6 +340,24 @@ impl fmt::Display for Error {
             Error::CompressionFailed => f.write_str(
                 "compressing a message failed (internal error); the connection is closed with 1011",
             ),
+            Error::PayloadInProgress { remaining } => write!(
+                f,
+                "{remaining} bytes of the payload announced by encode_header are still to send: finish it first"
+            ),
+            Error::PayloadOverrun { remaining, len } => write!(
+                f,
+                "a payload piece of {len} bytes, but only {remaining} bytes of the announced payload are left"
+            ),
+            Error::PayloadNotMasked => f.write_str(
+                "a client's payload must be masked: use mask_payload or copy_payload, not payload_sent",
+            ),
+            Error::Backpressure { unsent, limit } => write!(
+                f,
+                "{unsent} bytes wait to be written and the session holds at most {limit} (max_unsent): write them out, then send again"
+            ),
+            Error::Refused { status } => {
+                write!(f, "the handshake request was refused with HTTP {status}")
+            }
             Error::OfferTooLong => f.write_str(
                 "subprotocol or extension offer too long for Connection::client (64 bytes each); use the handshake module directly",
             ),

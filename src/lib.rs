@@ -82,7 +82,7 @@
 //!
 //! Every limit is a [`Config`] field: frame payload (16 MiB), message size
 //! (64 MiB), control payloads (125 bytes, fixed by the RFC), the closing
-//! handshake (5 s). A [`Connection`] holds its state inline, 512 bytes at
+//! handshake (5 s). A [`Connection`] holds its state inline, 528 bytes at
 //! most, whatever the peer sends; permessage-deflate's, when negotiated, is
 //! allocated once per connection (see [`deflate`]).
 #![no_std]
@@ -110,6 +110,8 @@ pub mod mask;
 #[cfg(feature = "alloc")]
 pub mod message;
 pub mod rng;
+#[cfg(feature = "alloc")]
+pub mod session;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod url;
@@ -117,7 +119,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Instant, Keepalive, Role, MAX_HANDSHAKE_HEADERS};
-pub use connection::{Connection, Decoded, EncodedHeader, Outgoing, PayloadMasker, State};
+pub use connection::{Connection, Decoded, EncodedHeader, Outgoing, Sender, State};
 pub use error::{BufferTooSmall, Error, ProtocolError};
 pub use event::{DataKind, Event};
 

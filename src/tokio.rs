@@ -1,10 +1,19 @@
 //! An async driver on tokio (feature `tokio`): the core over any
 //! `AsyncRead + AsyncWrite` stream.
 //!
-//! Like the [blocking](crate::blocking) driver, it owns no protocol logic: it
-//! moves bytes between the stream and a [`Connection`], answers Pings and
-//! Closes through [`Connection::poll_transmit`], and drives keepalive and the
-//! closing handshake's timeout with `tokio::time`.
+//! Like the [blocking](crate::blocking) driver, it only moves bytes between
+//! the stream and a [`Session`](crate::session::Session), which buffers,
+//! hands out whole messages (in [`bytes::Bytes`], with no copy when a
+//! message came in one frame) and answers Pings and Closes; the driver
+//! drives keepalive and the closing handshake's timeout with `tokio::time`.
+//!
+//! # Corking
+//!
+//! The replies to everything one read delivered go out in one write: while
+//! more messages from the same read wait to be handed out,
+//! [`WebSocket::send_text`] and friends queue their frame, and the next
+//! [`WebSocket::next`] that would wait for the peer writes them all.
+//! [`WebSocket::flush`] writes at once.
 //!
 //! ```no_run
 //! use wscore::tokio::{connect, Incoming};
@@ -31,41 +40,44 @@
 //! # Cancellation
 //!
 //! Every `async fn` here is cancel-safe. Dropping a [`Reader::next`] future
-//! (in a `tokio::select!`, say) loses no data: bytes read stay buffered,
-//! decoded messages wait in a queue, and the next call carries on. Dropping
-//! a send future leaves the frame either wholly queued (it goes out with the
-//! next call that writes) or not queued at all, never half written.
+//! (in a `tokio::select!`, say) loses no data: bytes read stay buffered and
+//! the next call carries on. Dropping a send future leaves the frame either
+//! wholly queued (it goes out with the next call that writes) or not queued
+//! at all, never half written.
 
 use std::boxed::Box;
-use std::collections::VecDeque;
+use std::format;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::string::String;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
-use std::vec::Vec;
-use std::{format, vec};
+use std::task::{ready, Context, Poll};
 
-use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use ::tokio::net::TcpStream;
-use ::tokio::time::Instant as TokioInstant;
+use ::tokio::time::{Instant as TokioInstant, Sleep};
 
-pub use crate::driver::{ClientOptions, CloseInfo, Error, Incoming, ServerOptions};
+pub use crate::driver::{
+    Buffers, ClientOptions, CloseInfo, Error, Incoming, ServerOptions, Utf8Bytes,
+};
 
-use crate::close::{CloseCode, CloseFrame};
-use crate::config::{Config, Instant};
-use crate::connection::{Connection, Outgoing};
-use crate::driver::{answer, response_headers, Gather};
-use crate::event::Event;
-use crate::handshake::{ClientRequest, HandshakeError};
+use crate::close::CloseCode;
+use crate::config::Config;
+use crate::connection::Outgoing;
+use crate::driver::{client_handshake_error, Clock, Epoch};
+use crate::handshake::ClientRequest;
+use crate::session::{Handshake, Session};
 use crate::url::Url;
 
-/// Bytes read from the stream at a time, at least. The core needs no more
-/// than a frame header to make progress, or a whole handshake head.
-const READ_BUFFER: usize = 8 * 1024;
-/// Outgoing bytes kept allocated between messages; a larger message's
-/// buffer is given back once it is sent.
-const RETAINED_OUTPUT: usize = 64 * 1024;
+impl Epoch for TokioInstant {
+    fn now() -> Self {
+        TokioInstant::now()
+    }
+
+    fn elapsed(&self) -> std::time::Duration {
+        TokioInstant::elapsed(self)
+    }
+}
 
 /// Connect to a `ws://` URL and run the opening handshake.
 ///
@@ -104,7 +116,8 @@ pub async fn connect_with(
         extra_headers: options.headers,
         ..ClientRequest::new(url.authority, url.resource)
     };
-    client(stream, &request, options.config).await
+    let session = Session::client(options.config, &request, options.buffers)?;
+    client_handshake(Inner::new(stream, session)).await
 }
 
 /// Run the client handshake over any stream (a TLS stream, say).
@@ -113,40 +126,24 @@ pub async fn connect_with(
 ///
 /// As for [`connect`].
 pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+    stream: S,
     request: &ClientRequest<'_>,
     config: Config,
 ) -> Result<WebSocket<S>, Error> {
-    let mut out = vec![0u8; 4096];
-    let (conn, n) = match Connection::client(config, request, &mut out) {
-        Err(crate::Error::BufferTooSmall { needed }) => {
-            out.resize(needed, 0);
-            Connection::client(config, request, &mut out)?
-        }
-        other => other?,
-    };
-    out.truncate(n);
-    stream.write_all(&out).await?;
-    stream.flush().await?;
-    let mut hs = Handshake::new(stream, conn);
+    let session = Session::client(config, request, Buffers::DEFAULT)?;
+    client_handshake(Inner::new(stream, session)).await
+}
+
+async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    mut inner: Inner<S>,
+) -> Result<WebSocket<S>, Error> {
+    inner.flush().await?; // the request
     loop {
-        let now = hs.now();
-        let input = &mut hs.input[hs.start..hs.filled];
-        match hs.conn.read(input, now) {
-            Ok(decoded) => {
-                hs.start += decoded.consumed;
-                if let Some(Event::Response(response)) = decoded.event {
-                    let subprotocol = response.subprotocol().map(String::from);
-                    return Ok(hs.into_websocket(subprotocol));
-                }
-            }
-            Err(crate::Error::Handshake(HandshakeError::UnexpectedStatus(status))) => {
-                let headers = response_headers(&hs.input[hs.start..hs.filled]);
-                return Err(Error::Rejected { status, headers });
-            }
-            Err(e) => return Err(e.into()),
+        match inner.session.handshake(inner.clock.now()) {
+            Ok(Handshake::Done) => return Ok(WebSocket { inner }),
+            Ok(_) => poll_fn(|cx| inner.poll_fill(cx)).await?,
+            Err(e) => return Err(client_handshake_error(e, inner.session.buffered())),
         }
-        hs.fill().await?;
     }
 }
 
@@ -161,7 +158,7 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebS
 }
 
 /// [`accept`] with subprotocols, an `Origin` check and a config, after
-/// `prefix` (bytes already read from the stream, if any).
+/// `prefix` (bytes already read from the stream, if any, of any length).
 ///
 /// # Errors
 ///
@@ -171,254 +168,227 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     prefix: &[u8],
     options: &ServerOptions<'_>,
 ) -> Result<WebSocket<S>, Error> {
-    let mut hs = Handshake::new(stream, Connection::server(options.config));
-    hs.input[..prefix.len()].copy_from_slice(prefix); // `new` made room for a head
-    hs.filled = prefix.len();
-    let mut out = vec![0u8; 4096];
+    let mut session = Session::server(options.config, options.buffers);
+    session.receive_data(prefix);
+    let mut inner = Inner::new(stream, session);
     loop {
-        let now = hs.now();
-        let input = &mut hs.input[hs.start..hs.filled];
-        match hs.conn.read(input, now) {
-            Ok(decoded) => {
-                hs.start += decoded.consumed;
-                if let Some(Event::Request(request)) = decoded.event {
-                    let (n, outcome) = answer(&mut hs.conn, &request, options, &mut out)?;
-                    hs.stream.write_all(&out[..n]).await?;
-                    hs.stream.flush().await?;
-                    return outcome.map(|subprotocol| hs.into_websocket(subprotocol));
-                }
+        let outcome = match inner.session.handshake(inner.clock.now()) {
+            Ok(Handshake::Request) => inner.session.accept(options).map(|()| true),
+            Ok(Handshake::Done) => Ok(true),
+            Ok(Handshake::Pending) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(true) => {
+                inner.flush().await?; // the 101
+                return Ok(WebSocket { inner });
             }
+            Ok(false) => poll_fn(|cx| inner.poll_fill(cx)).await?,
             Err(e) => {
-                // A rejection (400 / 426 / 431) is queued: send it.
-                while let Ok(Some(n)) = hs.conn.poll_transmit(&mut out) {
-                    hs.stream.write_all(&out[..n]).await?;
-                }
-                hs.stream.flush().await?;
+                inner.flush().await?; // the 400 / 403 / 426 / 431
                 return Err(e.into());
             }
         }
-        hs.fill().await?;
     }
 }
 
-/// A stream and a connection during the opening handshake.
-struct Handshake<S> {
-    stream: S,
-    conn: Connection,
-    input: Vec<u8>,
-    start: usize,
-    filled: usize,
-    epoch: TokioInstant,
+/// A send call on the session, made again after a write when the write
+/// buffer is full.
+type SendFn<'a> = dyn FnMut(&mut Session) -> Result<(), crate::Error> + Send + 'a;
+
+/// The stream, the session and the timer: everything a WebSocket is. The
+/// reader and the writers of a split WebSocket share one behind a mutex,
+/// held only while a poll runs, never across an await.
+struct Inner<S> {
+    io: S,
+    session: Session,
+    clock: Clock<TokioInstant>,
+    /// The sleep for the session's next deadline, made when there is one.
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The stream was shut down, or failed: nothing more is read.
+    ended: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Handshake<S> {
-    fn new(stream: S, conn: Connection) -> Self {
-        // Room for the longest head and one byte more, so that a head over
-        // the limit is seen as such rather than as a full buffer.
-        let size = READ_BUFFER.max(conn.config().max_handshake_head + 1);
-        let epoch = TokioInstant::now();
-        Handshake { stream, conn, input: vec![0; size], start: 0, filled: 0, epoch }
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    fn new(io: S, session: Session) -> Self {
+        Inner { io, session, clock: Clock::start(), sleep: None, ended: false }
     }
 
-    fn now(&self) -> Instant {
-        millis_since(self.epoch)
-    }
-
-    /// Read more, up to the handshake's deadline.
-    async fn fill(&mut self) -> Result<(), Error> {
-        let read = self.stream.read(&mut self.input[self.filled..]);
-        match until(self.epoch, self.conn.poll_timeout(), read).await {
-            Some(Ok(0)) => {
-                let _ = self.conn.read_eof(); // an end before the handshake finished
-                Err(Error::Protocol(crate::Error::UnexpectedEof))
-            }
-            Some(Ok(n)) => {
-                self.filled += n;
-                Ok(())
-            }
-            Some(Err(e)) => Err(e.into()),
-            None => {
-                let now = self.now();
-                self.conn.handle_timeout(now).map_err(Error::from)
-            }
-        }
-    }
-
-    fn into_websocket(self, subprotocol: Option<String>) -> WebSocket<S> {
-        let leftover = &self.input[self.start..self.filled];
-        let (read, write) = ::tokio::io::split(self.stream);
-        let max_message = self.conn.config().max_message_size;
-        let shared = Arc::new(Shared {
-            conn: Mutex::new(self.conn),
-            out: ::tokio::sync::Mutex::new(Outbound { io: write, pending: Vec::new(), written: 0 }),
-            epoch: self.epoch,
-        });
-        let mut input = vec![0u8; READ_BUFFER.max(leftover.len())];
-        input[..leftover.len()].copy_from_slice(leftover);
-        let reader = Reader {
-            shared: Arc::clone(&shared),
-            io: read,
-            input,
-            start: 0,
-            filled: leftover.len(),
-            gather: Gather::new(max_message),
-            ready: VecDeque::new(),
-            must_flush: false,
-            ended: false,
-        };
-        WebSocket { reader, writer: Writer { shared }, subprotocol }
-    }
-}
-
-/// Milliseconds since `epoch`: the core's clock.
-fn millis_since(epoch: TokioInstant) -> Instant {
-    Instant(u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Run `future` until the core's `deadline` (on the clock that started at
-/// `epoch`); `None` when the deadline came first.
-async fn until<F: std::future::Future>(
-    epoch: TokioInstant,
-    deadline: Option<Instant>,
-    future: F,
-) -> Option<F::Output> {
-    match deadline {
-        None => Some(future.await),
-        Some(at) => {
-            let at = epoch + std::time::Duration::from_millis(at.0);
-            ::tokio::time::timeout_at(at, future).await.ok()
-        }
-    }
-}
-
-/// What the reader and the writers share.
-struct Shared<S> {
-    conn: Mutex<Connection>,
-    out: ::tokio::sync::Mutex<Outbound<S>>,
-    epoch: TokioInstant,
-}
-
-impl<S> Shared<S> {
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic elsewhere while holding the lock cannot leave the core in a
-        // torn state (its methods do not panic): carry on.
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn now(&self) -> Instant {
-        millis_since(self.epoch)
-    }
-}
-
-/// The write half, with the bytes waiting to go out.
-struct Outbound<S> {
-    io: WriteHalf<S>,
-    pending: Vec<u8>,
-    /// How much of `pending` is written: kept here, not in a local, so a
-    /// cancelled flush resumes where it stopped.
-    written: usize,
-}
-
-impl<S: AsyncWrite> Outbound<S> {
-    /// Append what `write` puts into a buffer of the size it asks for.
-    fn append<E>(
-        &mut self,
-        mut write: impl FnMut(&mut [u8]) -> Result<Option<usize>, E>,
-        needed: impl Fn(&E) -> Option<usize>,
-    ) -> Result<bool, E> {
-        let at = self.pending.len();
-        let mut room = 256;
+    /// The next message or control frame; `None` once the connection is
+    /// over.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming, Error>>> {
         loop {
-            self.pending.resize(at + room, 0);
-            match write(&mut self.pending[at..]) {
-                Ok(Some(n)) => {
-                    self.pending.truncate(at + n);
-                    return Ok(true);
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            match self.session.next_incoming(self.clock.now()) {
+                Ok(Some(incoming)) => {
+                    if self.session.should_flush() {
+                        let _ = self.poll_write_out(cx)?; // what does not go now waits
+                    }
+                    return Poll::Ready(Some(Ok(incoming)));
                 }
-                Ok(None) => {
-                    self.pending.truncate(at);
-                    return Ok(false);
-                }
+                Ok(None) => {}
                 Err(e) => {
-                    self.pending.truncate(at);
-                    room = needed(&e).ok_or(e)?;
+                    self.ended = true; // the Close with 1002 / 1007 / 1009 goes out, if it can
+                    let _ = self.poll_write_out(cx);
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+            }
+            // Everything queued goes out before waiting for the peer. A write
+            // that must wait does not stop reading: the peer may be waiting
+            // for us to read before it reads.
+            let written = self.poll_write_out(cx);
+            if let Poll::Ready(Err(e)) = written {
+                self.ended = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+            if self.session.close_expected() {
+                // Done: shut the stream down (a TLS stream sends its
+                // `close_notify`; TCP sends FIN). Best effort: the peer may be gone.
+                ready!(Pin::new(&mut self.io).poll_shutdown(cx)).ok();
+                self.ended = true;
+                continue;
+            }
+            if let Err(e) = ready!(self.poll_fill(cx)) {
+                self.ended = !matches!(e, Error::Protocol(_)) || self.session.close_expected();
+                let _ = self.poll_write_out(cx);
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+    }
+
+    /// Read more bytes, or handle the session's deadline or the end of the
+    /// stream: `Ready` once something happened.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if let Some(at) = self.session.poll_timeout() {
+            let deadline = self.clock.instant(at);
+            let sleep =
+                self.sleep.get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(deadline)));
+            if sleep.deadline() != deadline {
+                sleep.as_mut().reset(deadline);
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                let ticked = self.session.handle_timeout(self.clock.now());
+                let _ = self.poll_write_out(cx); // a keepalive Ping, the Close 1011
+                return Poll::Ready(ticked.map_err(Error::from));
+            }
+        } else {
+            self.sleep = None;
+        }
+        let read = {
+            let read = self.io.read_buf(self.session.read_buffer());
+            std::pin::pin!(read).poll(cx)
+        };
+        match read {
+            Poll::Pending => {
+                self.session.release_idle(); // an idle connection holds no buffer
+                Poll::Pending
+            }
+            Poll::Ready(Ok(0)) => {
+                self.session.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
+            // TLS reports a peer that hung up without `close_notify` as an
+            // error; after a finished closing handshake it is just the end.
+            Poll::Ready(Err(e))
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    && self.session.connection().is_closed() =>
+            {
+                self.session.receive_eof();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => {
+                self.ended = true;
+                Poll::Ready(Err(e.into()))
+            }
+        }
+    }
+
+    /// Write everything queued, then flush the stream.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.session.unsent() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        while !self.session.data_to_send().is_empty() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.session.data_to_send()))?;
+            if n == 0 {
+                return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
+            }
+            self.session.advance(n);
+        }
+        ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        Poll::Ready(Ok(()))
+    }
+
+    async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_write_out(cx)).await
+    }
+
+    /// Queue a frame with `send`, writing first while the write buffer is
+    /// full; then write unless `cork` and replies are being gathered.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        send: &mut SendFn<'_>,
+        queued: &mut bool,
+        cork: bool,
+    ) -> Poll<Result<(), Error>> {
+        while !*queued {
+            match send(&mut self.session) {
+                Err(crate::Error::Backpressure { .. }) => ready!(self.poll_write_out(cx))?,
+                other => {
+                    other?;
+                    *queued = true;
                 }
             }
         }
-    }
-
-    /// Queue every frame the core wants to send on its own.
-    fn queue_protocol(&mut self, conn: &mut Connection) {
-        let needed = |e: &crate::BufferTooSmall| Some(e.needed);
-        while let Ok(true) = self.append(|buf| conn.poll_transmit(buf), needed) {}
-    }
-
-    /// Queue one frame from the application.
-    fn queue_frame(&mut self, conn: &mut Connection, frame: Outgoing<'_>) -> Result<(), Error> {
-        let needed = |e: &crate::Error| match e {
-            crate::Error::BufferTooSmall { needed } => Some(*needed),
-            _ => None,
-        };
-        self.append(|buf| conn.encode(frame, buf).map(Some), needed)?;
-        Ok(())
-    }
-
-    /// Write out what is pending.
-    async fn flush(&mut self) -> io::Result<()>
-    where
-        S: AsyncWrite,
-    {
-        while self.written < self.pending.len() {
-            let n = self.io.write(&self.pending[self.written..]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            self.written += n;
+        if cork && !self.session.should_flush() {
+            return Poll::Ready(Ok(()));
         }
-        self.pending.clear();
-        self.written = 0;
-        self.pending.shrink_to(RETAINED_OUTPUT);
-        self.io.flush().await
+        self.poll_write_out(cx)
     }
 }
 
 /// A WebSocket over an async stream. [`split`](Self::split) it to read and
 /// write from different tasks.
 pub struct WebSocket<S> {
-    reader: Reader<S>,
-    writer: Writer<S>,
-    subprotocol: Option<String>,
+    inner: Inner<S>,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebSocket").field("subprotocol", &self.subprotocol).finish_non_exhaustive()
+        f.debug_struct("WebSocket")
+            .field("subprotocol", &self.inner.session.subprotocol())
+            .finish_non_exhaustive()
     }
 }
 
-impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The next message or control frame; `None` once the connection has
-    /// closed. Cancel-safe.
+    /// closed. Pongs, the Close reply and the frames sent since the last
+    /// write go out before it waits for the peer. Cancel-safe.
     pub async fn next(&mut self) -> Option<Result<Incoming, Error>> {
-        self.reader.next().await
+        poll_fn(|cx| self.inner.poll_next(cx)).await
     }
 
-    /// Send a text message.
+    /// Send a text message (corked: see the [module docs](self#corking)).
     ///
     /// # Errors
     ///
     /// As for [`Writer::send_text`].
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.writer.send_text(text).await
+        self.send(&mut |s| s.send_text(text)).await
     }
 
-    /// Send a binary message.
+    /// Send a binary message (corked: see the [module docs](self#corking)).
     ///
     /// # Errors
     ///
     /// As for [`Writer::send_text`].
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.writer.send_binary(data).await
+        self.send(&mut |s| s.send_binary(data)).await
     }
 
     /// Send a Ping.
@@ -427,7 +397,7 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     ///
     /// As for [`Writer::send_text`].
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.writer.ping(payload).await
+        self.send(&mut |s| s.send_ping(payload)).await
     }
 
     /// Send a Close; [`next`](Self::next) then gives what is still in
@@ -437,185 +407,92 @@ impl<S: AsyncRead + AsyncWrite> WebSocket<S> {
     ///
     /// As for [`Writer::close`].
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.writer.close(code, reason).await
+        self.send(&mut |s| s.close(code, reason)).await?;
+        self.flush().await
+    }
+
+    /// Write everything queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.inner.flush().await
+    }
+
+    async fn send(&mut self, send: &mut SendFn<'_>) -> Result<(), Error> {
+        let mut queued = false;
+        poll_fn(|cx| self.inner.poll_send(cx, send, &mut queued, true)).await
     }
 
     /// The subprotocol the handshake settled on, if any.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.inner.session.subprotocol()
     }
 
     /// A reader and a writer that can live in different tasks.
     pub fn split(self) -> (Reader<S>, Writer<S>) {
-        (self.reader, self.writer)
+        let shared = Arc::new(Shared(Mutex::new(self.inner)));
+        (Reader { shared: Arc::clone(&shared) }, Writer { shared })
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
+    type Item = Result<Incoming, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().inner.poll_next(cx)
+    }
+}
+
+/// What the reader and the writers share.
+struct Shared<S>(Mutex<Inner<S>>);
+
+impl<S> Shared<S> {
+    fn lock(&self) -> MutexGuard<'_, Inner<S>> {
+        // A panic elsewhere while holding the lock cannot leave the session
+        // torn (its methods do not panic): carry on.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// The reading half: messages in, and the protocol's own answers out.
 pub struct Reader<S> {
     shared: Arc<Shared<S>>,
-    io: ReadHalf<S>,
-    input: Vec<u8>,
-    start: usize,
-    filled: usize,
-    gather: Gather,
-    /// Decoded, waiting to be handed out.
-    ready: VecDeque<Result<Incoming, Error>>,
-    /// The core may have queued something (a Pong, a Close) to send.
-    must_flush: bool,
-    /// The connection is over; nothing more will be read.
-    ended: bool,
 }
 
 impl<S> std::fmt::Debug for Reader<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("ended", &self.ended).finish_non_exhaustive()
+        f.debug_struct("Reader").finish_non_exhaustive()
     }
 }
 
-impl<S: AsyncRead + AsyncWrite> Reader<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     /// The next message or control frame; `None` once the connection has
     /// closed. Pongs and the Close reply go out on the way; keepalive Pings
     /// when due. Cancel-safe.
     pub async fn next(&mut self) -> Option<Result<Incoming, Error>> {
-        loop {
-            if self.must_flush {
-                let mut out = self.shared.out.lock().await;
-                out.queue_protocol(&mut self.shared.conn());
-                if let Err(e) = out.flush().await {
-                    self.ended = true;
-                    return Some(Err(e.into()));
-                }
-                self.must_flush = false;
-            }
-            if let Some(item) = self.ready.pop_front() {
-                return Some(item);
-            }
-            if self.ended || self.decode() {
-                if self.ended && !self.must_flush {
-                    return None;
-                }
-                continue;
-            }
-            if self.shared.conn().close_expected() {
-                // Done: shut the stream down (a TLS stream sends its
-                // `close_notify`; TCP sends FIN). Best effort: the peer may be gone.
-                let mut out = self.shared.out.lock().await;
-                let _ = out.io.shutdown().await;
-                self.ended = true;
-                continue;
-            }
-            self.fill().await;
-        }
-    }
-
-    /// Decode buffered input up to one event. Returns whether anything
-    /// happened (an event, an error).
-    fn decode(&mut self) -> bool {
-        let now = self.shared.now();
-        let mut conn = self.shared.conn();
-        let decoded = match conn.read(&mut self.input[self.start..self.filled], now) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                self.start = self.filled; // nothing more will be read from it
-                self.ready.push_back(Err(e.into()));
-                self.must_flush = true; // the Close with 1002 / 1007 / 1009
-                return true;
-            }
-        };
-        self.start += decoded.consumed;
-        let Some(event) = decoded.event else { return false };
-        match self.gather.event(event) {
-            Ok(Some(incoming)) => self.ready.push_back(Ok(incoming)),
-            Ok(None) => {}
-            Err(e) => self.ready.push_back(Err(e)),
-        }
-        self.must_flush = true; // a Pong per Ping, the Close reply
-        true
-    }
-
-    /// Read more bytes, up to the core's next deadline; handle the
-    /// deadline and the end of the stream.
-    async fn fill(&mut self) {
-        if self.start > 0 {
-            self.input.copy_within(self.start..self.filled, 0);
-            self.filled -= self.start;
-            self.start = 0;
-        }
-        let deadline = self.shared.conn().poll_timeout();
-        let read = self.io.read(&mut self.input[self.filled..]);
-        let outcome = until(self.shared.epoch, deadline, read).await;
-        let mut conn = self.shared.conn();
-        let failed = match outcome {
-            Some(Ok(0)) => conn.read_eof().err(),
-            Some(Ok(n)) => {
-                self.filled += n;
-                return;
-            }
-            // TLS reports a peer that hung up without `close_notify` as an
-            // error; after a finished closing handshake it is just the end.
-            Some(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof && conn.is_closed() => {
-                conn.read_eof().err()
-            }
-            Some(Err(e)) => {
-                self.ended = true;
-                self.ready.push_back(Err(e.into()));
-                return;
-            }
-            None => conn.handle_timeout(self.shared.now()).err(),
-        };
-        self.must_flush = true; // a keepalive Ping, the Close 1011
-        if let Some(e) = failed {
-            self.ended = true;
-            self.ready.push_back(Err(e.into()));
-        }
+        poll_fn(|cx| self.shared.lock().poll_next(cx)).await
     }
 
     /// The incoming messages as a [`futures_core::Stream`], for stream
-    /// combinators.
-    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Incoming, Error>>
-    where
-        S: Send + 'static,
-    {
-        ReaderStream { reader: Some(self), next: None }
+    /// combinators (the reader is one already).
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Incoming, Error>> {
+        self
     }
 }
 
-type NextFuture<S> =
-    Pin<Box<dyn std::future::Future<Output = (Reader<S>, Option<Result<Incoming, Error>>)> + Send>>;
-
-/// [`Reader::into_stream`]: the reader moves into each `next` future and
-/// back out of it.
-struct ReaderStream<S> {
-    reader: Option<Reader<S>>,
-    next: Option<NextFuture<S>>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Send + 'static> futures_core::Stream for ReaderStream<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for Reader<S> {
     type Item = Result<Incoming, Error>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.next.is_none() {
-            let Some(mut reader) = self.reader.take() else { return Poll::Ready(None) };
-            self.next = Some(Box::pin(async move {
-                let item = reader.next().await;
-                (reader, item)
-            }));
-        }
-        let Some(next) = self.next.as_mut() else { return Poll::Ready(None) };
-        match next.as_mut().poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready((reader, item)) => {
-                self.next = None;
-                self.reader = Some(reader);
-                Poll::Ready(item)
-            }
-        }
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.shared.lock().poll_next(cx)
     }
 }
 
 /// The writing half. Clone it for every task that sends; sends are
-/// serialised, each message going out whole.
+/// serialised, each message going out whole, and each is written before
+/// its call returns.
 pub struct Writer<S> {
     shared: Arc<Shared<S>>,
 }
@@ -632,7 +509,7 @@ impl<S> std::fmt::Debug for Writer<S> {
     }
 }
 
-impl<S: AsyncWrite> Writer<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// Send a text message.
     ///
     /// # Errors
@@ -640,7 +517,7 @@ impl<S: AsyncWrite> Writer<S> {
     /// [`Error::Protocol`] after a Close ([`crate::Error::CloseSent`] or
     /// [`crate::Error::Closed`]); [`Error::Io`].
     pub async fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.send(Outgoing::Text(text)).await
+        self.send(&mut |s| s.send_text(text)).await
     }
 
     /// Send a binary message.
@@ -649,7 +526,7 @@ impl<S: AsyncWrite> Writer<S> {
     ///
     /// As for [`send_text`](Self::send_text).
     pub async fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.send(Outgoing::Binary(data)).await
+        self.send(&mut |s| s.send_binary(data)).await
     }
 
     /// Send a Ping (at most 125 bytes); its Pong comes to the reader.
@@ -658,7 +535,7 @@ impl<S: AsyncWrite> Writer<S> {
     ///
     /// As for [`send_text`](Self::send_text).
     pub async fn ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.send(Outgoing::Ping(payload)).await
+        self.send(&mut |s| s.send_ping(payload)).await
     }
 
     /// Send an unsolicited Pong, a one-way heartbeat.
@@ -667,7 +544,7 @@ impl<S: AsyncWrite> Writer<S> {
     ///
     /// As for [`send_text`](Self::send_text).
     pub async fn pong(&self, payload: &[u8]) -> Result<(), Error> {
-        self.send(Outgoing::Pong(payload)).await
+        self.send(&mut |s| s.send_pong(payload)).await
     }
 
     /// Send a Close. The reader then gives what is still in flight, the
@@ -678,22 +555,20 @@ impl<S: AsyncWrite> Writer<S> {
     /// [`Error::Protocol`] for an invalid code or a reason over 123 bytes;
     /// as for [`send_text`](Self::send_text).
     pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.send(Outgoing::Close(Some(CloseFrame { code, reason }))).await
+        self.send(&mut |s| s.close(code, reason)).await
     }
 
-    async fn send(&self, frame: Outgoing<'_>) -> Result<(), Error> {
-        let mut out = self.shared.out.lock().await;
-        {
-            let mut conn = self.shared.conn();
-            if matches!(frame, Outgoing::Close(_)) {
-                // The close timeout counts from the core's clock: bring it
-                // up to date. (A timer error here is the reader's to report.)
-                let _ = conn.handle_timeout(self.shared.now());
-                out.queue_protocol(&mut conn);
-            }
-            out.queue_frame(&mut conn, frame)?;
-        }
-        out.flush().await?;
-        Ok(())
+    /// Send any frame (fragments of a message, say).
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub async fn send_frame(&self, frame: Outgoing<'_>) -> Result<(), Error> {
+        self.send(&mut |s| s.send(frame)).await
+    }
+
+    async fn send(&self, send: &mut SendFn<'_>) -> Result<(), Error> {
+        let mut queued = false;
+        poll_fn(|cx| self.shared.lock().poll_send(cx, send, &mut queued, false)).await
     }
 }

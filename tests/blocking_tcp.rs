@@ -642,10 +642,10 @@ fn fragmented_messages_with_a_ping_between_fragments_come_back_whole() {
         assert_eq!(
             session.seen,
             [
-                Incoming::Ping(b"between".to_vec()),
+                Incoming::Ping(b"between".to_vec().into()),
                 Incoming::Text(text.into()),
-                Incoming::Pong(b"heartbeat".to_vec()),
-                Incoming::Binary(data),
+                Incoming::Pong(b"heartbeat".to_vec().into()),
+                Incoming::Binary(data.into()),
                 Incoming::Close(Some(info(1000, ""))),
             ]
         );
@@ -733,12 +733,12 @@ fn ping_gets_its_pong_and_the_server_sees_the_ping() {
         let server = Server::echo();
         let mut ws = WebSocket::connect(&server.url()).expect("connect");
         ws.ping(b"abc").expect("ping");
-        assert_eq!(ws.read().expect("pong"), Incoming::Pong(b"abc".to_vec()));
+        assert_eq!(ws.read().expect("pong"), Incoming::Pong(b"abc".to_vec().into()));
         ws.ping(b"").expect("empty ping");
-        assert_eq!(ws.read().expect("pong"), Incoming::Pong(Vec::new()));
+        assert_eq!(ws.read().expect("pong"), Incoming::Pong(Vec::new().into()));
         let largest = [0x5a; 125];
         ws.ping(&largest).expect("125-byte ping");
-        assert_eq!(ws.read().expect("pong"), Incoming::Pong(largest.to_vec()));
+        assert_eq!(ws.read().expect("pong"), Incoming::Pong(largest.to_vec().into()));
         // An unsolicited Pong is delivered, and gets no answer.
         ws.pong(b"one-way").expect("pong");
         ws.send_text("after").expect("text");
@@ -750,10 +750,10 @@ fn ping_gets_its_pong_and_the_server_sees_the_ping() {
         assert_eq!(
             session.seen,
             [
-                Incoming::Ping(b"abc".to_vec()),
-                Incoming::Ping(Vec::new()),
-                Incoming::Ping(largest.to_vec()),
-                Incoming::Pong(b"one-way".to_vec()),
+                Incoming::Ping(b"abc".to_vec().into()),
+                Incoming::Ping(Vec::new().into()),
+                Incoming::Ping(largest.to_vec().into()),
+                Incoming::Pong(b"one-way".to_vec().into()),
                 Incoming::Text("after".into()),
                 Incoming::Close(Some(info(1000, ""))),
             ]
@@ -768,7 +768,10 @@ fn server_ping_gets_the_clients_automatic_pong() {
         let server = Server::start(ServerOptions::default(), Script::PingBack, 1);
         let mut ws = WebSocket::connect(&server.url()).expect("connect");
         ws.send_text("ping me").expect("send");
-        assert_eq!(ws.read().expect("the server's Ping"), Incoming::Ping(b"ping me".to_vec()));
+        assert_eq!(
+            ws.read().expect("the server's Ping"),
+            Incoming::Ping(b"ping me".to_vec().into())
+        );
         assert_eq!(ws.read().expect("echo"), Incoming::Text("ping me".into()));
         ws.close(CloseCode::NORMAL, "").expect("close");
         drop(ws);
@@ -778,7 +781,7 @@ fn server_ping_gets_the_clients_automatic_pong() {
             session.seen,
             [
                 Incoming::Text("ping me".into()),
-                Incoming::Pong(b"ping me".to_vec()),
+                Incoming::Pong(b"ping me".to_vec().into()),
                 Incoming::Close(Some(info(1000, ""))),
             ]
         );
@@ -1063,7 +1066,7 @@ fn keepalive_is_answered_by_a_live_server() {
         assert_eq!(*last, Incoming::Close(Some(info(1000, ""))));
         assert!(pings.len() == pongs.len() || pings.len() == pongs.len() + 1, "{pings:?}");
         for (i, ping) in pings.iter().enumerate() {
-            assert_eq!(*ping, Incoming::Ping((i as u32 + 1).to_be_bytes().to_vec()));
+            assert_eq!(*ping, Incoming::Ping((i as u32 + 1).to_be_bytes().to_vec().into()));
         }
         assert_closed(&session.end, Some(info(1000, "")));
     });

@@ -342,11 +342,11 @@ fn streamed_frames_never_mix_with_compressed_ones() {
     assert_eq!(client.encode_header(DataKind::Binary, 64, true), Err(Error::CompressedMessageOpen));
     wire.extend(encode(&mut client, fragment(true)).unwrap());
     // A streamed message after it is plain, all its frames.
-    let (header, mut masker) = client.encode_header(DataKind::Binary, 64, false).unwrap();
+    let header = client.encode_header(DataKind::Binary, 64, false).unwrap();
     assert_eq!(header.as_bytes()[0], 0x02, "no RSV1");
     wire.extend_from_slice(header.as_bytes());
     let mut body = piece.clone();
-    masker.mask(&mut body);
+    client.mask_payload(&mut body).unwrap();
     wire.extend(body);
     let last = encode(&mut client, fragment(true)).unwrap();
     assert_eq!(last[0], 0x80, "a plain continuation");

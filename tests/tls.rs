@@ -180,18 +180,18 @@ fn text_binary_ping_and_close_over_tls() {
         ws.send_text("hello over TLS").unwrap();
         assert_eq!(next(&mut ws), Incoming::Text("hello over TLS".into()));
         ws.send_binary(&[0, 1, 2, 0xfe, 0xff]).unwrap();
-        assert_eq!(next(&mut ws), Incoming::Binary(vec![0, 1, 2, 0xfe, 0xff]));
+        assert_eq!(next(&mut ws), Incoming::Binary(vec![0, 1, 2, 0xfe, 0xff].into()));
 
         // 1 MiB each way: many TLS records, and the driver's large-message path.
         let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
         ws.send_binary(&big).unwrap();
-        assert!(next(&mut ws) == Incoming::Binary(big), "1 MiB binary comes back intact");
+        assert!(next(&mut ws) == Incoming::Binary(big.into()), "1 MiB binary comes back intact");
         let text = "héllo wörld ".repeat((1 << 20) / 14);
         ws.send_text(&text).unwrap();
-        assert!(next(&mut ws) == Incoming::Text(text), "1 MiB text comes back intact");
+        assert!(next(&mut ws) == Incoming::Text(text.into()), "1 MiB text comes back intact");
 
         ws.ping(b"are you there").unwrap();
-        assert_eq!(next(&mut ws), Incoming::Pong(b"are you there".to_vec()));
+        assert_eq!(next(&mut ws), Incoming::Pong(b"are you there".to_vec().into()));
 
         ws.close(CloseCode::NORMAL, "done").expect("a clean close");
         assert!(matches!(ws.read(), Err(Error::Closed(_))));

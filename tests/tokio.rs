@@ -64,10 +64,10 @@ async fn compressed_round_trips_through_the_driver() {
     for len in [0usize, 1, 1000, 65536, 1 << 20] {
         let text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
         ws.send_text(&text).await.unwrap();
-        assert_eq!(next_message(&mut ws).await, Incoming::Text(text), "text {len}");
+        assert_eq!(next_message(&mut ws).await, Incoming::Text(text.into()), "text {len}");
         let data: Vec<u8> = (0..len).map(|i| (i * i % 251) as u8).collect();
         ws.send_binary(&data).await.unwrap();
-        assert_eq!(next_message(&mut ws).await, Incoming::Binary(data), "binary {len}");
+        assert_eq!(next_message(&mut ws).await, Incoming::Binary(data.into()), "binary {len}");
     }
     ws.close(CloseCode::NORMAL, "done").await.unwrap();
 }
@@ -79,10 +79,10 @@ async fn echo_round_trips_at_the_length_boundaries() {
     for len in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
         let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         ws.send_binary(&data).await.unwrap();
-        assert_eq!(next_message(&mut ws).await, Incoming::Binary(data), "binary {len}");
+        assert_eq!(next_message(&mut ws).await, Incoming::Binary(data.into()), "binary {len}");
         let text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
         ws.send_text(&text).await.unwrap();
-        assert_eq!(next_message(&mut ws).await, Incoming::Text(text), "text {len}");
+        assert_eq!(next_message(&mut ws).await, Incoming::Text(text.into()), "text {len}");
     }
     ws.close(CloseCode::NORMAL, "done").await.unwrap();
     assert_eq!(
@@ -106,7 +106,7 @@ async fn a_thousand_concurrent_connections_echo_ten_messages_each() {
             for m in 0..10 {
                 let text = format!("client {c} message {m}");
                 ws.send_text(&text).await?;
-                assert_eq!(next_message(&mut ws).await, Incoming::Text(text));
+                assert_eq!(next_message(&mut ws).await, Incoming::Text(text.into()));
             }
             ws.close(CloseCode::NORMAL, "").await?;
             while ws.next().await.is_some() {}
@@ -268,7 +268,7 @@ async fn the_stream_adapter_yields_every_message() {
     let mut stream = pin!(reader.into_stream());
     for i in 0..50 {
         let item = poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx)).await;
-        assert_eq!(item.unwrap().unwrap(), Incoming::Text(format!("message {i:05}")));
+        assert_eq!(item.unwrap().unwrap(), Incoming::Text(format!("message {i:05}").into()));
     }
 }
 

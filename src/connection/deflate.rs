@@ -5,6 +5,7 @@
 use alloc::boxed::Box;
 
 use super::recv::{Inflating, Receiver};
+use super::send::Transmit;
 use super::Connection;
 use crate::close::CloseCode;
 use crate::config::Role;
@@ -64,7 +65,7 @@ impl Connection {
     /// # Ok::<(), wscore::Error>(())
     /// ```
     pub fn deflate(&self) -> Option<DeflateParams> {
-        self.deflate.as_deref().and_then(|z| z.params)
+        self.tx.deflate.as_deref().and_then(|z| z.params)
     }
 
     /// Turn permessage-deflate on with `params`, for a connection made by
@@ -73,10 +74,10 @@ impl Connection {
     /// before any frame is read or sent. The compressor settings are those
     /// of `Config::deflate`, or the defaults.
     pub fn enable_deflate(&mut self, params: DeflateParams) {
-        let config = self.deflate.as_deref().map_or(DeflateConfig::DEFAULT, Deflating::config);
+        let config = self.tx.deflate.as_deref().map_or(DeflateConfig::DEFAULT, Deflating::config);
         let mut deflating = Deflating::new(config);
         deflating.params = Some(params);
-        self.deflate = Some(deflating);
+        self.tx.deflate = Some(deflating);
         if matches!(self.phase, super::Phase::Frames(_)) {
             self.phase = super::Phase::Frames(self.frame_receiver());
         }
@@ -85,7 +86,7 @@ impl Connection {
     /// The receiver for frames once the handshake is over: with inflating
     /// when permessage-deflate was agreed.
     pub(super) fn frame_receiver(&self) -> Receiver {
-        match self.deflate.as_deref() {
+        match self.tx.deflate.as_deref() {
             Some(z) if z.params.is_some() => {
                 Receiver::with_deflate(Inflating::new(z.config.inflate_buffer))
             }
@@ -96,13 +97,13 @@ impl Connection {
     /// Server: the client's permessage-deflate offer this side accepts, if
     /// any (recorded by [`agree`](Self::agree) once the answer is written).
     pub(super) fn negotiate_offer(&self, request: &Request<'_>) -> Option<Accepted> {
-        let z = self.deflate.as_deref()?;
+        let z = self.tx.deflate.as_deref()?;
         accept_offer(request.extensions(), &z.config)
     }
 
     /// The handshake agreed on `params`.
     pub(super) fn agree(&mut self, params: DeflateParams) {
-        if let Some(z) = self.deflate.as_deref_mut() {
+        if let Some(z) = self.tx.deflate.as_deref_mut() {
             z.params = Some(params);
         }
     }
@@ -113,7 +114,7 @@ impl Connection {
         &mut self,
         answered: Extensions<'_>,
     ) -> Result<(), HandshakeError> {
-        let Some(z) = self.deflate.as_deref_mut() else {
+        let Some(z) = self.tx.deflate.as_deref_mut() else {
             return Ok(());
         };
         let mut ours = answered.filter(|e| e.name().eq_ignore_ascii_case(EXTENSION_NAME));
@@ -126,7 +127,9 @@ impl Connection {
         z.params = Some(check_answer(&answer, &z.config).map_err(HandshakeError::Deflate)?);
         Ok(())
     }
+}
 
+impl Transmit {
     /// Whether a message (or fragmented message) that starts with `len`
     /// bytes goes out compressed.
     pub(super) fn compresses(&self, len: usize) -> bool {

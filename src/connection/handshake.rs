@@ -125,7 +125,7 @@ impl Connection {
         let keys = KeyStream::from_seed([0; 32]); // servers never mask
         let mut connection =
             Connection::with_keys(Role::Server, config, keys, Phase::AwaitingRequest);
-        connection.timers.set_close_deadline(connection.config.handshake_timeout);
+        connection.tx.timers.set_close_deadline(connection.tx.config.handshake_timeout);
         connection
     }
 
@@ -208,7 +208,7 @@ impl Connection {
         let n = write_request(request, &key, out)?;
         let phase = Phase::AwaitingResponse(offer);
         let mut connection = Connection::with_keys(Role::Client, config, keys, phase);
-        connection.timers.set_close_deadline(connection.config.handshake_timeout);
+        connection.tx.timers.set_close_deadline(connection.tx.config.handshake_timeout);
         Ok((connection, n))
     }
 
@@ -280,19 +280,20 @@ impl Connection {
         input: &'b mut [u8],
     ) -> Result<Decoded<'c, 'b>, Error> {
         let input: &'b [u8] = input;
-        let max_head = self.config.max_handshake_head as usize;
+        let max_head = self.tx.config.max_handshake_head as usize;
         let mut slots = [EMPTY_HEADER; MAX_HANDSHAKE_HEADERS];
-        let slots = &mut slots[..usize::from(self.config.max_handshake_headers)];
+        let slots = &mut slots[..usize::from(self.tx.config.max_handshake_headers)];
         let parsed = match &self.phase {
             Phase::AwaitingRequest => match parse_request(input, slots, max_head) {
                 Ok(Status::Complete(request)) => {
                     self.phase = Phase::AwaitingAnswer;
-                    return Ok(Decoded {
-                        consumed: request.head_len(),
-                        event: Some(Event::Request(request)),
-                    });
+                    let consumed = request.head_len();
+                    let event = Some(Event::Request(request));
+                    return Ok(Decoded::new(consumed, 0, event, &mut self.tx));
                 }
-                Ok(Status::Partial) => return Ok(Decoded { consumed: 0, event: None }),
+                Ok(Status::Partial) => {
+                    return Ok(Decoded::new(0, input.len() + 1, None, &mut self.tx))
+                }
                 Err(e) => {
                     self.handshake_failed(Phase::Rejecting(e));
                     return Err(Error::Handshake(e));
@@ -300,7 +301,9 @@ impl Connection {
             },
             Phase::AwaitingResponse(offer) => match ResponseHead::parse(input, slots, max_head) {
                 Ok(Status::Complete(head)) => offer.validate(&head),
-                Ok(Status::Partial) => return Ok(Decoded { consumed: 0, event: None }),
+                Ok(Status::Partial) => {
+                    return Ok(Decoded::new(0, input.len() + 1, None, &mut self.tx))
+                }
                 Err(e) => Err(e),
             },
             _ => return Err(Error::Handshaking),
@@ -313,10 +316,8 @@ impl Connection {
         match parsed {
             Ok(response) => {
                 self.open();
-                Ok(Decoded {
-                    consumed: response.head_len(),
-                    event: Some(Event::Response(response)),
-                })
+                let consumed = response.head_len();
+                Ok(Decoded::new(consumed, 0, Some(Event::Response(response)), &mut self.tx))
             }
             Err(e) => {
                 self.handshake_failed(Phase::HandshakeFailed);
@@ -347,7 +348,8 @@ impl Connection {
     /// Frames flow from here on.
     pub(super) fn open(&mut self) {
         self.phase = Phase::Frames(self.frame_receiver());
-        self.timers.clear_close_deadline(); // the handshake's
+        self.tx.frames = true;
+        self.tx.timers.clear_close_deadline(); // the handshake's
         self.start_keepalive();
     }
 
@@ -355,10 +357,10 @@ impl Connection {
     /// (but for a queued rejection), and the transport is to be closed.
     pub(super) fn handshake_failed(&mut self, phase: Phase) {
         self.phase = phase;
-        self.close_sent = true;
-        self.transport_ended = true;
-        self.failed = true;
-        self.closed = Some(CloseCode::ABNORMAL);
+        self.tx.close_sent = true;
+        self.tx.transport_ended = true;
+        self.tx.failed = true;
+        self.tx.closed = Some(CloseCode::ABNORMAL);
     }
 }
 

@@ -21,14 +21,12 @@ mod send;
 mod timers;
 
 use crate::close::CloseCode;
-use crate::config::{Config, Limits, Role};
-use crate::event::DataKind;
+use crate::config::{Config, Role};
 use crate::frame::MAX_CONTROL_PAYLOAD;
 use crate::rng::KeyStream;
-use crate::utf8::Utf8Validator;
 
 pub use recv::Decoded;
-pub use send::{EncodedHeader, Outgoing, PayloadMasker};
+pub use send::{EncodedHeader, Outgoing, Sender};
 
 /// Where a connection is in its life.
 ///
@@ -85,29 +83,13 @@ pub enum State {
 /// mask keys as the original.
 #[derive(Debug)]
 pub struct Connection {
-    role: Role,
-    config: Limits,
-    /// `None` while open or closing; the outcome once closed.
-    closed: Option<CloseCode>,
-    /// This side's Close frame was sent or is queued.
-    close_sent: bool,
-    /// A client saw the end of the transport (or gave up waiting for it).
-    transport_ended: bool,
-    /// The connection failed (protocol error, timeout, lost transport,
-    /// refused handshake) rather than closing cleanly.
-    failed: bool,
+    /// What is being read: the handshake, or frames (the receiver, whose
+    /// buffers events borrow).
     phase: Phase,
-    /// The kind of the fragmented message being sent, if one is open.
-    send_message: Option<DataKind>,
-    /// Checks the text message being sent; `None` once a piece of it went
-    /// out through `encode_header`, unseen.
-    send_utf8: Option<Utf8Validator>,
-    outbox: send::Outbox,
-    timers: timers::Timers,
-    keys: KeyStream,
-    /// permessage-deflate, when `Config::deflate` asks for it.
-    #[cfg(feature = "deflate")]
-    deflate: Option<alloc::boxed::Box<deflate::Deflating>>,
+    /// Everything else: what sending needs and the connection's life. Kept
+    /// apart from `phase` so that a [`Sender`] can borrow it while an event
+    /// borrows the receiver.
+    tx: send::Transmit,
 }
 
 impl Connection {
@@ -141,43 +123,59 @@ impl Connection {
 
     /// A connection starting in `phase`, its timers not yet running.
     fn with_keys(role: Role, config: Config, keys: KeyStream, phase: Phase) -> Self {
-        Connection {
-            role,
-            config: config.into(),
-            closed: None,
-            close_sent: false,
-            transport_ended: false,
-            failed: false,
-            phase,
-            send_message: None,
-            send_utf8: Some(Utf8Validator::new()),
-            outbox: send::Outbox::default(),
-            timers: timers::Timers::default(),
-            keys,
-            #[cfg(feature = "deflate")]
-            deflate: config.deflate.map(deflate::Deflating::new),
-        }
+        Connection { phase, tx: send::Transmit::new(role, config, keys) }
     }
 
     /// This side's role.
     pub fn role(&self) -> Role {
-        self.role
+        self.tx.role
     }
 
     /// The limits and timers in force (durations to the millisecond).
     pub fn config(&self) -> Config {
         #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut config = Config::from(self.config);
+        let mut config = Config::from(self.tx.config);
         #[cfg(feature = "deflate")]
         {
-            config.deflate = self.deflate.as_deref().map(deflate::Deflating::config);
+            config.deflate = self.tx.deflate.as_deref().map(deflate::Deflating::config);
         }
         config
     }
 
+    /// Hand out data frames with a payload of at most `limit` bytes whole,
+    /// as one [`Event::Data`](crate::Event::Data) lent from the input:
+    /// [`read`](Self::read) then waits until such a frame is all in the
+    /// input, saying in [`Decoded::needed`] how many bytes that takes, so a
+    /// single-frame message (the common case) arrives in one piece, with no
+    /// copy. Larger frames stream in pieces as their bytes arrive, so memory
+    /// stays bounded by what the caller chooses. The default, 0, streams
+    /// every frame, and any input buffer of 14 bytes or more works. Kept up
+    /// to `u32::MAX`.
+    ///
+    /// ```
+    /// use wscore::{Config, Connection, Event, Instant, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// client.set_whole_frame_limit(64 * 1024);
+    /// let mut input = vec![0x82, 0x04, 1, 2]; // a 4-byte binary frame, half there
+    /// let d = client.read(&mut input, Instant(0))?;
+    /// assert_eq!((d.consumed, d.needed, d.event), (0, 6, None)); // wait for all 6 bytes
+    /// input.extend_from_slice(&[3, 4]);
+    /// let d = client.read(&mut input, Instant(0))?;
+    /// assert_eq!(d.event, Some(Event::Data { kind: wscore::DataKind::Binary, payload: &[1, 2, 3, 4][..], fin: true }));
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    pub fn set_whole_frame_limit(&mut self, limit: usize) {
+        self.tx.config.whole_frame_limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    }
+
+    /// The limit set by [`set_whole_frame_limit`](Self::set_whole_frame_limit).
+    pub fn whole_frame_limit(&self) -> usize {
+        self.tx.config.whole_frame_limit as usize
+    }
+
     /// Where the connection is in its life.
     pub fn state(&self) -> State {
-        match (self.closed, self.close_sent, &self.phase) {
+        match (self.tx.closed, self.tx.close_sent, &self.phase) {
             (Some(code), _, _) => State::Closed(code),
             (None, _, phase) if phase.is_handshake() => State::Handshake,
             (None, true, _) => State::Closing,
@@ -187,7 +185,7 @@ impl Connection {
 
     /// Whether the connection is closed ([`State::Closed`]).
     pub fn is_closed(&self) -> bool {
-        self.closed.is_some()
+        self.tx.closed.is_some()
     }
 
     /// Whether the transport may be closed now: the connection is closed and
@@ -195,38 +193,17 @@ impl Connection {
     /// first), or the connection failed, or a client has seen the server
     /// close the transport or waited `close_timeout` for it.
     pub fn close_expected(&self) -> bool {
-        self.closed.is_some()
-            && !self.outbox.has_close()
+        self.tx.closed.is_some()
+            && !self.tx.outbox.has_close()
             && !matches!(self.phase, Phase::Rejecting(_))
-            && (self.role == Role::Server || self.transport_ended)
-    }
-
-    /// Enter the closed state with `code`.
-    fn finish(&mut self, code: CloseCode) {
-        self.closed = Some(code);
-        self.outbox.drop_keepalive_ping();
-        self.timers.stop_keepalive();
+            && (self.tx.role == Role::Server || self.tx.transport_ended)
     }
 
     /// The peer broke the protocol: queue a Close with the mapped code (unless
     /// ours was already sent), close, and hand back the error for the caller.
     fn fail(&mut self, e: crate::ProtocolError) -> crate::Error {
-        self.fail_with(e.close_code(), e.close_reason());
+        self.tx.fail_with(e.close_code(), e.close_reason());
         crate::Error::Protocol(e)
-    }
-
-    /// Fail the connection (RFC 6455 section 7.1.7): drop what was queued,
-    /// queue a Close with `code` unless ours was already sent, and close;
-    /// the transport is to be closed once that Close is flushed.
-    fn fail_with(&mut self, code: CloseCode, reason: &'static str) {
-        if !self.close_sent {
-            self.close_sent = true;
-            self.outbox.drop_all();
-            self.outbox.queue_close(Some(code), reason);
-        }
-        self.transport_ended = true;
-        self.failed = true;
-        self.finish(code);
     }
 }
 
@@ -252,6 +229,13 @@ enum Phase {
 impl Phase {
     fn is_handshake(&self) -> bool {
         !matches!(self, Phase::Frames(_))
+    }
+
+    fn receiver(&self) -> Option<&recv::Receiver> {
+        match self {
+            Phase::Frames(recv) => Some(recv),
+            _ => None,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The receiving half: frames in, events out, decoded in place.
 
+use super::send::{Sender, Transmit};
 use super::{Connection, ControlPayload, Phase};
 use crate::close::{self, CloseCode, ClosePayloadError};
 use crate::config::{Instant, Limits, Role};
@@ -14,8 +15,10 @@ mod inflate;
 #[cfg(feature = "deflate")]
 pub(super) use inflate::Inflating;
 
-/// The result of one [`Connection::read`] call.
-#[derive(Debug, PartialEq, Eq)]
+/// The result of one [`Connection::read`] call: the bytes used, at most one
+/// event, and the sending operations, which can be used while the event is
+/// held (to echo its payload, say).
+#[derive(Debug)]
 #[must_use = "`consumed` bytes must be dropped from the input before the next read"]
 pub struct Decoded<'c, 'b> {
     /// How many bytes at the front of the input were used. Drop them and
@@ -23,10 +26,20 @@ pub struct Decoded<'c, 'b> {
     /// a frame header or part of a control payload can be used up without
     /// one.
     pub consumed: usize,
+    /// With no event: how many bytes the input must hold, counted from its
+    /// front once the `consumed` ones are dropped, before the next call can
+    /// make progress. A frame handed out whole (`Config::whole_frame_limit`)
+    /// asks for all of its bytes at once, so the caller can size its buffer
+    /// for it; otherwise this is small (the rest of a header, or 1). It is
+    /// 0 when there is an event.
+    pub needed: usize,
     /// What happened, if anything. `None` means the input held no whole
     /// event: read more bytes from the transport, append them to what was not
     /// consumed, and call again.
     pub event: Option<Event<'c, 'b>>,
+    /// The sending operations, borrowed beside the event: encode a reply
+    /// from the event's payload without copying it first.
+    pub sender: Sender<'c>,
 }
 
 /// Receive-side state once frames flow: the frame being read, the message
@@ -75,8 +88,9 @@ pub(super) struct Context<'l> {
 
 /// What one decoding step found.
 pub(super) enum Step {
-    /// The input holds no whole event.
-    Nothing,
+    /// The input holds no whole event: it must hold this many bytes from
+    /// the consumed position for the next step to make progress.
+    Need(usize),
     /// A data piece at `input[start..start + len]`, unmasked and checked.
     Data { start: usize, len: usize, fin: bool, kind: DataKind },
     /// An inflated data piece: the first `len` bytes of the inflate buffer.
@@ -108,6 +122,11 @@ impl Receiver {
                         if let Err(e) = self.check_header(&header, cx) {
                             return (pos, Step::Violation(e));
                         }
+                        if let Some(frame_len) = wait_for_whole(&header, len, cx.limits) {
+                            if input.len() - pos < frame_len {
+                                return (pos, Step::Need(frame_len));
+                            }
+                        }
                         pos += len;
                         let frame = self.start_frame(&header);
                         #[cfg(feature = "deflate")]
@@ -119,7 +138,9 @@ impl Receiver {
                         }
                         frame
                     }
-                    Ok(Parsed::Incomplete { .. }) => return (pos, Step::Nothing),
+                    Ok(Parsed::Incomplete { needed }) => {
+                        return (pos, Step::Need(input.len() - pos + needed))
+                    }
                     Err(e) => return (pos, Step::Violation(e)),
                 },
             };
@@ -130,14 +151,15 @@ impl Receiver {
             let done = self.advance_frame(frame, piece);
             if frame.opcode.is_control() {
                 match (done, frame.opcode) {
-                    (false, _) => return (pos, Step::Nothing),
+                    // At most 125 bytes.
+                    (false, _) => return (pos, Step::Need(frame.remaining as usize - len)),
                     // After our Close, only the peer's Close matters.
                     (true, OpCode::Ping | OpCode::Pong) if cx.closing => continue,
                     (true, opcode) => return (pos, Step::Control(opcode)),
                 }
             }
             if len == 0 && !done {
-                return (pos, Step::Nothing); // the payload has not started arriving
+                return (pos, Step::Need(1)); // the payload has not started arriving
             }
             let fin = done && frame.fin;
             let kind = self.message.unwrap_or(DataKind::Binary);
@@ -251,6 +273,16 @@ impl Receiver {
     }
 }
 
+/// With `Config::whole_frame_limit`, the length of a data frame (header and
+/// payload) to wait for before reading it, when its payload is that small.
+fn wait_for_whole(header: &FrameHeader, header_len: usize, limits: &Limits) -> Option<usize> {
+    let whole = !header.opcode.is_control()
+        && header.payload_len != 0
+        && header.payload_len <= u64::from(limits.whole_frame_limit);
+    let payload = usize::try_from(header.payload_len).ok().filter(|_| whole)?;
+    header_len.checked_add(payload)
+}
+
 /// Feed a piece of a text message to its validator.
 fn check_text(utf8: &mut Utf8Validator, piece: &[u8], fin: bool) -> Result<(), ProtocolError> {
     utf8.feed(piece).map_err(|_| ProtocolError::InvalidUtf8)?;
@@ -312,42 +344,46 @@ impl Connection {
         now: Instant,
     ) -> Result<Decoded<'c, 'b>, Error> {
         self.observe_time(now);
-        if self.closed.is_some() {
+        if self.tx.closed.is_some() {
             // After a clean close, what the peer sent behind its Close is of
             // no use (RFC 6455 section 5.5.1): consume and drop it. After a
             // failure, refuse it.
-            if self.failed && !input.is_empty() {
+            if self.tx.failed && !input.is_empty() {
                 return Err(Error::Closed);
             }
-            return Ok(Decoded { consumed: input.len(), event: None });
+            return Ok(Decoded::new(input.len(), 1, None, &mut self.tx));
         }
-        let cx = Context { role: self.role, limits: &self.config, closing: self.close_sent };
+        let cx =
+            Context { role: self.tx.role, limits: &self.tx.config, closing: self.tx.close_sent };
         let Phase::Frames(recv) = &mut self.phase else {
             return self.read_handshake(input);
         };
         let (consumed, step) = recv.decode(input, &cx);
         let input: &'b [u8] = input;
         let event = match step {
-            Step::Nothing => None,
+            Step::Need(needed) => return Ok(Decoded::new(consumed, needed, None, &mut self.tx)),
             Step::Data { start, len, fin, kind } => {
-                Some(Event::Data { kind, payload: &input[start..start + len], fin })
+                Event::Data { kind, payload: &input[start..start + len], fin }
             }
             #[cfg(feature = "deflate")]
             Step::Inflated { len, fin, kind } => {
-                let Phase::Frames(recv) = &self.phase else {
-                    return Ok(Decoded { consumed, event: None });
-                };
-                Some(Event::Data { kind, payload: recv.inflated(len), fin })
+                let Connection { phase, tx } = self;
+                let payload = phase.receiver().map_or(&[][..], |recv| recv.inflated(len));
+                let event = Event::Data { kind, payload, fin };
+                return Ok(Decoded::new(consumed, 0, Some(event), tx));
             }
             Step::Control(opcode) => {
                 if let Err(e) = self.on_control(opcode) {
                     return Err(self.fail(e));
                 }
-                Some(self.control_event(opcode))
+                let Connection { phase, tx } = self;
+                let payload = phase.receiver().map_or(&[][..], Receiver::control);
+                let event = control_event(opcode, payload);
+                return Ok(Decoded::new(consumed, 0, Some(event), tx));
             }
             Step::Violation(e) => return Err(self.fail(e)),
         };
-        Ok(Decoded { consumed, event })
+        Ok(Decoded::new(consumed, 0, Some(event), &mut self.tx))
     }
 
     /// The transport reached end of file.
@@ -357,26 +393,23 @@ impl Connection {
     /// [`Error::UnexpectedEof`] when it ended before the closing handshake
     /// (abnormal closure): the state becomes `Closed(1006)`.
     pub fn read_eof(&mut self) -> Result<(), Error> {
-        self.transport_ended = true;
-        self.outbox.drop_all(); // nothing can reach the peer any more
+        self.tx.transport_ended = true;
+        self.tx.outbox.drop_all(); // nothing can reach the peer any more
         if matches!(self.phase, Phase::Rejecting(_)) {
             self.phase = Phase::HandshakeFailed;
         }
-        if self.closed.is_some() {
+        if self.tx.closed.is_some() {
             return Ok(());
         }
-        self.close_sent = true;
-        self.failed = true;
-        self.finish(CloseCode::ABNORMAL);
+        self.tx.close_sent = true;
+        self.tx.failed = true;
+        self.tx.finish(CloseCode::ABNORMAL);
         Err(Error::UnexpectedEof)
     }
 
     /// The payload of the last complete control frame.
     fn control_payload(&self) -> &[u8] {
-        match &self.phase {
-            Phase::Frames(recv) => recv.control(),
-            _ => &[],
-        }
+        self.phase.receiver().map_or(&[], Receiver::control)
     }
 
     /// Act on a complete control frame.
@@ -397,15 +430,15 @@ impl Connection {
                 };
                 self.close_received(code);
             }
-            OpCode::Ping if self.config.auto_pong => {
+            OpCode::Ping if self.tx.config.auto_pong => {
                 let pong = ControlPayload::copy_of(self.control_payload());
-                self.outbox.queue_pong(pong);
+                self.tx.outbox.queue_pong(pong);
             }
             OpCode::Pong => {
                 let Phase::Frames(recv) = &self.phase else {
                     return Ok(());
                 };
-                self.timers.pong_received(recv.control());
+                self.tx.timers.pong_received(recv.control());
             }
             _ => {}
         }
@@ -415,23 +448,34 @@ impl Connection {
     /// The peer's Close arrived: answer it (echoing its code) unless ours
     /// was already sent, and close.
     fn close_received(&mut self, code: Option<CloseCode>) {
-        if !self.close_sent {
-            self.close_sent = true;
-            self.outbox.queue_close(code, "");
+        if !self.tx.close_sent {
+            self.tx.close_sent = true;
+            self.tx.outbox.queue_close(code, "");
         }
-        self.finish(code.unwrap_or(CloseCode::NO_STATUS));
-        if self.role == Role::Client {
-            self.timers.set_close_deadline(self.config.close_timeout);
+        self.tx.finish(code.unwrap_or(CloseCode::NO_STATUS));
+        if self.tx.role == Role::Client {
+            self.tx.timers.set_close_deadline(self.tx.config.close_timeout);
         }
     }
+}
 
-    fn control_event(&self, opcode: OpCode) -> Event<'_, 'static> {
-        let payload = self.control_payload();
-        match opcode {
-            OpCode::Ping => Event::Ping(payload),
-            OpCode::Pong => Event::Pong(payload),
-            // Validated by `on_control` before the event is built.
-            _ => Event::Close(close::parse_payload(payload).ok().flatten()),
-        }
+/// The event for a complete control frame with `payload`.
+fn control_event(opcode: OpCode, payload: &[u8]) -> Event<'_, 'static> {
+    match opcode {
+        OpCode::Ping => Event::Ping(payload),
+        OpCode::Pong => Event::Pong(payload),
+        // Validated by `on_control` before the event is built.
+        _ => Event::Close(close::parse_payload(payload).ok().flatten()),
+    }
+}
+
+impl<'c, 'b> Decoded<'c, 'b> {
+    pub(super) fn new(
+        consumed: usize,
+        needed: usize,
+        event: Option<Event<'c, 'b>>,
+        tx: &'c mut Transmit,
+    ) -> Self {
+        Decoded { consumed, needed, event, sender: Sender::new(tx) }
     }
 }

@@ -1,13 +1,15 @@
 //! The sending half: frames the application sends, and the frames the
 //! protocol queues on its own (Pong, Close reply, keepalive Ping).
 
+use super::timers::Timers;
 use super::{Connection, ControlPayload};
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-use crate::config::Role;
+use crate::config::{Config, Limits, Role};
 use crate::error::{BufferTooSmall, Error};
 use crate::event::DataKind;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::mask::{apply_mask, copy_and_mask};
+use crate::rng::KeyStream;
 use crate::utf8::Utf8Validator;
 
 /// A frame for [`Connection::encode`] to write.
@@ -54,44 +56,13 @@ impl EncodedHeader {
     }
 }
 
-/// Masks a payload that the caller sends itself after an
-/// [`EncodedHeader`], piece by piece. A no-op for servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PayloadMasker {
-    key: Option<[u8; 4]>,
-    phase: usize,
-}
-
-impl PayloadMasker {
-    /// Mask the next piece of the payload in place.
-    pub fn mask(&mut self, piece: &mut [u8]) {
-        if let Some(key) = self.key {
-            self.phase = apply_mask(piece, key, self.phase);
-        }
-    }
-
-    /// Copy the next piece of the payload into `dst`, masking it on the way.
-    /// Returns the bytes written (`src.len()`).
-    ///
-    /// # Errors
-    ///
-    /// [`BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
-    pub fn copy_masked(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, BufferTooSmall> {
-        let dst = dst.get_mut(..src.len()).ok_or(BufferTooSmall { needed: src.len() })?;
-        match self.key {
-            Some(key) => self.phase = copy_and_mask(dst, src, key, self.phase),
-            None => dst.copy_from_slice(src),
-        }
-        Ok(src.len())
-    }
-}
-
 /// Frames the protocol queued, waiting for `poll_transmit`. Bounded: a
 /// newer Ping's Pong replaces an unsent older one (RFC 6455 section 5.5.3).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Outbox {
     pong: Option<ControlPayload>,
-    keepalive_ping: Option<[u8; 4]>,
+    /// A keepalive Ping is due; its payload is `Timers::ping_payload`.
+    keepalive_ping: bool,
     close: Option<QueuedClose>,
 }
 
@@ -106,8 +77,8 @@ impl Outbox {
         self.pong = Some(payload);
     }
 
-    pub(super) fn queue_keepalive_ping(&mut self, payload: [u8; 4]) {
-        self.keepalive_ping = Some(payload);
+    pub(super) fn queue_keepalive_ping(&mut self) {
+        self.keepalive_ping = true;
     }
 
     pub(super) fn queue_close(&mut self, code: Option<CloseCode>, reason: &'static str) {
@@ -119,7 +90,11 @@ impl Outbox {
     }
 
     pub(super) fn drop_keepalive_ping(&mut self) {
-        self.keepalive_ping = None;
+        self.keepalive_ping = false;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pong.is_none() && !self.keepalive_ping && self.close.is_none()
     }
 
     pub(super) fn drop_all(&mut self) {
@@ -127,33 +102,108 @@ impl Outbox {
     }
 }
 
-impl Connection {
-    /// Write one frame into `out` and return its length. Client frames are
-    /// masked with a fresh key while they are copied: one pass over the data.
-    ///
-    /// # Errors
-    ///
-    /// Nothing is written and the connection is unchanged when:
-    /// [`Error::BufferTooSmall`] (it says how many bytes are needed);
-    /// [`Error::ControlPayloadTooLong`], [`Error::InvalidCloseCode`],
-    /// [`Error::InvalidUtf8`], [`Error::MessageInProgress`] or
-    /// [`Error::FragmentKindMismatch`] for what RFC 6455 forbids;
-    /// [`Error::CloseSent`] after this side's Close; [`Error::Closed`] once
-    /// the connection is closed.
-    ///
-    /// ```
-    /// use wscore::{CloseCode, CloseFrame, Config, Connection, DataKind, Outgoing, Role, State};
-    /// let mut client = Connection::new(Role::Client, Config::default());
-    /// let mut out = [0u8; 256];
-    /// let n = client.encode(Outgoing::Fragment { kind: DataKind::Text, payload: b"Hel", fin: false }, &mut out)?;
-    /// assert_eq!((out[0], out[1], n), (0x01, 0x83, 2 + 4 + 3)); // FIN clear, masked
-    /// let n = client.encode(Outgoing::Fragment { kind: DataKind::Text, payload: b"lo", fin: true }, &mut out)?;
-    /// assert_eq!((out[0], n), (0x80, 2 + 4 + 2)); // a final continuation frame
-    /// client.encode(Outgoing::Close(Some(CloseFrame::new(CloseCode::NORMAL))), &mut out)?;
-    /// assert_eq!(client.state(), State::Closing);
-    /// # Ok::<(), wscore::Error>(())
-    /// ```
-    pub fn encode(&mut self, frame: Outgoing<'_>, out: &mut [u8]) -> Result<usize, Error> {
+/// A payload announced by `encode_header` that the caller is sending.
+#[derive(Debug, Clone, Copy, Default)]
+struct Streaming {
+    /// Bytes still to send; 0 when no payload is being sent.
+    remaining: u64,
+    /// The mask key (a client's; a server's payload is not masked).
+    key: [u8; 4],
+    /// Bytes already sent, modulo 4: where the mask continues.
+    phase: u8,
+}
+
+/// Everything a connection keeps but the receiver: what sending needs, the
+/// timers, and where the connection is in its life. A [`Sender`] borrows it
+/// while an event borrows the receiver.
+#[derive(Debug)]
+pub(super) struct Transmit {
+    pub(super) role: Role,
+    pub(super) config: Limits,
+    /// `None` while open or closing; the outcome once closed.
+    pub(super) closed: Option<CloseCode>,
+    /// This side's Close frame was sent or is queued.
+    pub(super) close_sent: bool,
+    /// A client saw the end of the transport (or gave up waiting for it).
+    pub(super) transport_ended: bool,
+    /// The connection failed (protocol error, timeout, lost transport,
+    /// refused handshake) rather than closing cleanly.
+    pub(super) failed: bool,
+    /// The opening handshake is over (or happened elsewhere): frames flow.
+    pub(super) frames: bool,
+    /// The kind of the fragmented message being sent, if one is open.
+    send_message: Option<DataKind>,
+    /// Checks the text message being sent; `None` once a piece of it went
+    /// out through `encode_header`, unseen.
+    pub(super) send_utf8: Option<Utf8Validator>,
+    /// The payload `encode_header` announced, while bytes of it are unsent.
+    streaming: Streaming,
+    pub(super) outbox: Outbox,
+    pub(super) timers: Timers,
+    keys: KeyStream,
+    /// permessage-deflate, when `Config::deflate` asks for it.
+    #[cfg(feature = "deflate")]
+    pub(super) deflate: Option<alloc::boxed::Box<super::deflate::Deflating>>,
+}
+
+impl Transmit {
+    pub(super) fn new(role: Role, config: Config, keys: KeyStream) -> Self {
+        Transmit {
+            role,
+            config: config.into(),
+            closed: None,
+            close_sent: false,
+            transport_ended: false,
+            failed: false,
+            frames: false,
+            send_message: None,
+            send_utf8: Some(Utf8Validator::new()),
+            streaming: Streaming::default(),
+            outbox: Outbox::default(),
+            timers: Timers::default(),
+            keys,
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate.map(super::deflate::Deflating::new),
+        }
+    }
+
+    /// Enter the closed state with `code`.
+    pub(super) fn finish(&mut self, code: CloseCode) {
+        self.closed = Some(code);
+        self.outbox.drop_keepalive_ping();
+        self.timers.stop_keepalive();
+    }
+
+    /// Fail the connection (RFC 6455 section 7.1.7): drop what was queued,
+    /// queue a Close with `code` unless ours was already sent, and close;
+    /// the transport is to be closed once that Close is flushed.
+    pub(super) fn fail_with(&mut self, code: CloseCode, reason: &'static str) {
+        if !self.close_sent {
+            self.close_sent = true;
+            self.outbox.drop_all();
+            self.outbox.queue_close(Some(code), reason);
+        }
+        self.streaming.remaining = 0; // the frame will never be finished
+        self.transport_ended = true;
+        self.failed = true;
+        self.finish(code);
+    }
+
+    fn check_can_send(&self) -> Result<(), Error> {
+        if self.closed.is_none() && !self.frames {
+            Err(Error::Handshaking)
+        } else if self.closed.is_some() {
+            Err(Error::Closed)
+        } else if self.streaming.remaining > 0 {
+            Err(Error::PayloadInProgress { remaining: self.streaming.remaining })
+        } else if self.close_sent {
+            Err(Error::CloseSent)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn encode(&mut self, frame: Outgoing<'_>, out: &mut [u8]) -> Result<usize, Error> {
         self.check_can_send()?;
         match frame {
             Outgoing::Text(text) => self.encode_message(DataKind::Text, text.as_bytes(), out),
@@ -186,39 +236,21 @@ impl Connection {
                 let n = self.write_frame(OpCode::Close, true, &payload[..len], out)?;
                 self.close_sent = true;
                 self.outbox.drop_all();
-                self.timers.set_close_deadline(self.config.close_timeout);
+                // `encode` has no clock: the deadline counts from the next
+                // reading, however long the application went without one.
+                self.timers.set_close_deadline_from_next_clock(self.config.close_timeout);
                 self.timers.stop_keepalive();
                 Ok(n)
             }
         }
     }
 
-    /// Encode only the header of a data frame whose `len`-byte payload the
-    /// caller sends itself (a vectored write, or a large payload streamed
-    /// from elsewhere). The payload must then be passed through the returned
-    /// [`PayloadMasker`] (a no-op for servers) and sent right after the
-    /// header. Fragment rules are those of [`Outgoing::Fragment`]; a text
-    /// payload is not seen here, so its UTF-8 is the caller's to guarantee
-    /// (and the rest of that text message is not checked either).
-    ///
-    /// **Until all `len` bytes are sent, send nothing else**: no frame from
-    /// [`encode`](Self::encode) or [`poll_transmit`](Self::poll_transmit)
-    /// may go between the header and the end of its payload.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::PayloadTooLong`] for a length of 2^63 or more (the most a
-    /// frame can announce); [`Error::CompressedMessageOpen`] to continue a
-    /// message whose first fragment `encode` compressed (permessage-deflate:
-    /// streamed payloads go out uncompressed, so a message is streamed from
-    /// its first frame or not at all); otherwise as for
-    /// [`encode`](Self::encode).
-    pub fn encode_header(
+    fn encode_header(
         &mut self,
         kind: DataKind,
         len: u64,
         fin: bool,
-    ) -> Result<(EncodedHeader, PayloadMasker), Error> {
+    ) -> Result<EncodedHeader, Error> {
         self.check_can_send()?;
         if len >> 63 != 0 {
             return Err(Error::PayloadTooLong { len });
@@ -234,37 +266,65 @@ impl Connection {
         if kind == DataKind::Text {
             self.send_utf8 = fin.then(Utf8Validator::new);
         }
-        Ok((EncodedHeader { bytes, len: n as u8 }, PayloadMasker { key: mask, phase: 0 }))
+        self.streaming = Streaming { remaining: len, key: mask.unwrap_or_default(), phase: 0 };
+        Ok(EncodedHeader { bytes, len: n as u8 })
     }
 
-    /// Write the next frame the protocol itself wants sent: a Pong answering
-    /// a Ping, a keepalive Ping, or a Close (the reply to the peer's Close,
-    /// or the Close after a protocol failure), or a server's handshake
-    /// rejection. Call it until it returns `Ok(None)` and send the bytes
-    /// after every `read` that gave an event or an error, and after every
-    /// `handle_timeout`: each Ping then gets its own Pong (if several Pings
-    /// are read before a flush, only the latest is answered, as RFC 6455
-    /// section 5.5.3 allows). 133 bytes hold any frame it writes; a
-    /// handshake rejection may need a few hundred.
-    ///
-    /// A Pong still queued when this side sends its Close is dropped.
-    ///
-    /// # Errors
-    ///
-    /// [`BufferTooSmall`] when `out` cannot hold the frame; nothing is
-    /// written and the frame stays queued.
-    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
-        if let Some(n) = self.poll_rejection(out)? {
-            return Ok(Some(n));
+    /// Account for `len` payload bytes; returns the mask key (a client's)
+    /// and the phase to apply it at.
+    fn take_payload(&mut self, len: usize) -> Result<(Option<[u8; 4]>, usize), Error> {
+        let s = &mut self.streaming;
+        if len as u64 > s.remaining {
+            return Err(Error::PayloadOverrun { remaining: s.remaining, len });
+        }
+        let key = (self.role == Role::Client).then_some(s.key);
+        let phase = usize::from(s.phase);
+        s.remaining -= len as u64;
+        s.phase = ((phase + len) % 4) as u8;
+        Ok((key, phase))
+    }
+
+    fn mask_payload(&mut self, piece: &mut [u8]) -> Result<(), Error> {
+        if let (Some(key), phase) = self.take_payload(piece.len())? {
+            apply_mask(piece, key, phase);
+        }
+        Ok(())
+    }
+
+    fn copy_payload(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, Error> {
+        let dst = dst.get_mut(..src.len()).ok_or(BufferTooSmall { needed: src.len() })?;
+        match self.take_payload(src.len())? {
+            (Some(key), phase) => {
+                copy_and_mask(dst, src, key, phase);
+            }
+            (None, _) => dst.copy_from_slice(src),
+        }
+        Ok(src.len())
+    }
+
+    fn payload_sent(&mut self, len: usize) -> Result<(), Error> {
+        if self.role == Role::Client && len > 0 {
+            return Err(Error::PayloadNotMasked);
+        }
+        self.take_payload(len).map(|_| ())
+    }
+
+    fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, Error> {
+        let remaining = self.streaming.remaining;
+        if remaining > 0 {
+            return match self.outbox.is_empty() {
+                true => Ok(None),
+                false => Err(Error::PayloadInProgress { remaining }),
+            };
         }
         if let Some(pong) = self.outbox.pong {
             let n = self.write_frame(OpCode::Pong, true, pong.as_slice(), out)?;
             self.outbox.pong = None;
             return Ok(Some(n));
         }
-        if let Some(ping) = self.outbox.keepalive_ping {
-            let n = self.write_frame(OpCode::Ping, true, &ping, out)?;
-            self.outbox.keepalive_ping = None;
+        if self.outbox.keepalive_ping {
+            let n = self.write_frame(OpCode::Ping, true, &self.timers.ping_payload(), out)?;
+            self.outbox.keepalive_ping = false;
             return Ok(Some(n));
         }
         if let Some(close) = self.outbox.close {
@@ -275,23 +335,11 @@ impl Connection {
             let n = self.write_frame(OpCode::Close, true, &payload[..len], out)?;
             self.outbox.close = None;
             if self.closed.is_none() {
-                self.timers.set_close_deadline(self.config.close_timeout);
+                self.timers.set_close_deadline_from_next_clock(self.config.close_timeout);
             }
             return Ok(Some(n));
         }
         Ok(None)
-    }
-
-    fn check_can_send(&self) -> Result<(), Error> {
-        if self.closed.is_none() && self.phase.is_handshake() {
-            Err(Error::Handshaking)
-        } else if self.closed.is_some() {
-            Err(Error::Closed)
-        } else if self.close_sent {
-            Err(Error::CloseSent)
-        } else {
-            Ok(())
-        }
     }
 
     fn encode_message(
@@ -384,6 +432,264 @@ impl Connection {
             None => body.copy_from_slice(payload),
         }
         Ok(needed)
+    }
+}
+
+/// The sending operations, borrowed from a [`Connection`]: from
+/// [`Connection::sender`], or from [`Decoded::sender`](super::Decoded::sender)
+/// next to the event it came with, so that a reply can be encoded straight
+/// from the event's payload.
+///
+/// ```
+/// use wscore::{Config, Connection, Decoded, Event, Instant, Outgoing, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// let mut input = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+/// let mut out = [0u8; 64];
+/// let Decoded { event, mut sender, .. } = server.read(&mut input, Instant(0))?;
+/// if let Some(Event::Data { payload, .. }) = event {
+///     let n = sender.encode(Outgoing::Binary(payload), &mut out)?; // an echo, no copy first
+///     assert_eq!(&out[..n], b"\x82\x05Hello");
+/// }
+/// # Ok::<(), wscore::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Sender<'c> {
+    tx: &'c mut Transmit,
+}
+
+impl<'c> Sender<'c> {
+    pub(super) fn new(tx: &'c mut Transmit) -> Self {
+        Sender { tx }
+    }
+
+    /// Write one frame into `out` and return its length. Client frames are
+    /// masked with a fresh key while they are copied: one pass over the data.
+    ///
+    /// # Errors
+    ///
+    /// Nothing is written and the connection is unchanged when:
+    /// [`Error::BufferTooSmall`] (it says how many bytes are needed);
+    /// [`Error::ControlPayloadTooLong`], [`Error::InvalidCloseCode`],
+    /// [`Error::InvalidUtf8`], [`Error::MessageInProgress`] or
+    /// [`Error::FragmentKindMismatch`] for what RFC 6455 forbids;
+    /// [`Error::PayloadInProgress`] while a payload announced by
+    /// [`encode_header`](Self::encode_header) is unfinished;
+    /// [`Error::CloseSent`] after this side's Close; [`Error::Closed`] once
+    /// the connection is closed; [`Error::Handshaking`] before the opening
+    /// handshake is over.
+    ///
+    /// A Close starts the closing handshake's timer (`Config::close_timeout`)
+    /// from the next clock reading the connection gets.
+    ///
+    /// ```
+    /// use wscore::{CloseCode, CloseFrame, Config, Connection, DataKind, Outgoing, Role, State};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// let mut out = [0u8; 256];
+    /// let mut sender = client.sender();
+    /// let n = sender.encode(Outgoing::Fragment { kind: DataKind::Text, payload: b"Hel", fin: false }, &mut out)?;
+    /// assert_eq!((out[0], out[1], n), (0x01, 0x83, 2 + 4 + 3)); // FIN clear, masked
+    /// let n = sender.encode(Outgoing::Fragment { kind: DataKind::Text, payload: b"lo", fin: true }, &mut out)?;
+    /// assert_eq!((out[0], n), (0x80, 2 + 4 + 2)); // a final continuation frame
+    /// sender.encode(Outgoing::Close(Some(CloseFrame::new(CloseCode::NORMAL))), &mut out)?;
+    /// assert_eq!(client.state(), State::Closing);
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    pub fn encode(&mut self, frame: Outgoing<'_>, out: &mut [u8]) -> Result<usize, Error> {
+        self.tx.encode(frame, out)
+    }
+
+    /// Encode only the header of a data frame whose `len`-byte payload the
+    /// caller sends itself (a vectored write, or a large payload streamed
+    /// from elsewhere). Fragment rules are those of [`Outgoing::Fragment`].
+    ///
+    /// Every byte of the payload must then pass through
+    /// [`mask_payload`](Self::mask_payload) (in place) or
+    /// [`copy_payload`](Self::copy_payload) (copied into an output buffer),
+    /// which mask it for a client, or, for a server's payload that goes
+    /// out untouched, be counted with [`payload_sent`](Self::payload_sent).
+    /// Until the last byte has, nothing else can be sent:
+    /// [`encode`](Self::encode), `encode_header` and
+    /// [`poll_transmit`](Self::poll_transmit) refuse with
+    /// [`Error::PayloadInProgress`], so no other frame can land inside the
+    /// payload. A text payload is not checked here: its UTF-8 is the
+    /// caller's to guarantee (and the rest of that text message is not
+    /// checked either).
+    ///
+    /// ```
+    /// use wscore::{Config, Connection, DataKind, Error, Outgoing, Role};
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// let mut out = [0u8; 64];
+    /// let header = client.encode_header(DataKind::Binary, 6, true)?;
+    /// assert_eq!(header.as_bytes().len(), 2 + 4);
+    /// let mut payload = *b"abcdef";
+    /// client.mask_payload(&mut payload[..4])?;
+    /// assert_eq!(client.encode(Outgoing::Ping(b""), &mut out), Err(Error::PayloadInProgress { remaining: 2 }));
+    /// client.mask_payload(&mut payload[4..])?; // done: other frames may follow
+    /// client.encode(Outgoing::Ping(b""), &mut out)?;
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PayloadTooLong`] for a length of 2^63 or more (the most a
+    /// frame can announce); [`Error::CompressedMessageOpen`] to continue a
+    /// message whose first fragment `encode` compressed (permessage-deflate:
+    /// streamed payloads go out uncompressed, so a message is streamed from
+    /// its first frame or not at all); otherwise as for
+    /// [`encode`](Self::encode).
+    pub fn encode_header(
+        &mut self,
+        kind: DataKind,
+        len: u64,
+        fin: bool,
+    ) -> Result<EncodedHeader, Error> {
+        self.tx.encode_header(kind, len, fin)
+    }
+
+    /// Mask the next piece of the payload announced by
+    /// [`encode_header`](Self::encode_header), in place (a client's; a
+    /// server's is left as it is), and count it as sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PayloadOverrun`] when `piece` is longer than what is left of
+    /// the payload; nothing is masked.
+    pub fn mask_payload(&mut self, piece: &mut [u8]) -> Result<(), Error> {
+        self.tx.mask_payload(piece)
+    }
+
+    /// Copy the next piece of the payload announced by
+    /// [`encode_header`](Self::encode_header) into `dst`, masking it on the
+    /// way for a client, and count it as sent. Returns `src.len()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufferTooSmall`] when `dst` is shorter than `src`;
+    /// [`Error::PayloadOverrun`] when `src` is longer than what is left of
+    /// the payload. Nothing is written either way.
+    pub fn copy_payload(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, Error> {
+        self.tx.copy_payload(dst, src)
+    }
+
+    /// Count `len` bytes of a server's payload as sent, for a payload that
+    /// goes out as it is (from a shared buffer, with a vectored write).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PayloadNotMasked`] for a client, whose payloads must be
+    /// masked; [`Error::PayloadOverrun`] as for
+    /// [`mask_payload`](Self::mask_payload).
+    pub fn payload_sent(&mut self, len: usize) -> Result<(), Error> {
+        self.tx.payload_sent(len)
+    }
+
+    /// Bytes of the payload announced by [`encode_header`](Self::encode_header)
+    /// still to send (0 when none is being sent).
+    pub fn payload_remaining(&self) -> u64 {
+        self.tx.streaming.remaining
+    }
+
+    /// Write the next frame the protocol itself wants sent: a Pong answering
+    /// a Ping, a keepalive Ping, or a Close (the reply to the peer's Close,
+    /// or the Close after a protocol failure). Call it until it returns
+    /// `Ok(None)` and send the bytes after every `read` that gave an event
+    /// or an error, and after every `handle_timeout`. 133 bytes hold any
+    /// frame it writes.
+    ///
+    /// What is queued stays bounded whenever it is drained: one Pong (a
+    /// newer Ping's replaces an unsent older one, as RFC 6455 section 5.5.3
+    /// allows), one keepalive Ping and one Close. A Pong still queued when
+    /// this side sends its Close is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufferTooSmall`] when `out` cannot hold the frame;
+    /// [`Error::PayloadInProgress`] while a payload announced by
+    /// [`encode_header`](Self::encode_header) is unfinished and a frame is
+    /// queued (it waits). Nothing is written either way.
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, Error> {
+        self.tx.poll_transmit(out)
+    }
+}
+
+impl Connection {
+    /// The sending operations ([`Sender`]) on their own.
+    pub fn sender(&mut self) -> Sender<'_> {
+        Sender::new(&mut self.tx)
+    }
+
+    /// [`Sender::encode`]: write one frame into `out`.
+    ///
+    /// ```
+    /// use wscore::{Config, Connection, Outgoing, Role};
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// let mut out = [0u8; 64];
+    /// let n = server.encode(Outgoing::Text("Hello"), &mut out)?;
+    /// assert_eq!(&out[..n], b"\x81\x05Hello");
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sender::encode`].
+    pub fn encode(&mut self, frame: Outgoing<'_>, out: &mut [u8]) -> Result<usize, Error> {
+        self.tx.encode(frame, out)
+    }
+
+    /// [`Sender::encode_header`]: the header of a frame whose payload the
+    /// caller sends itself.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sender::encode_header`].
+    pub fn encode_header(
+        &mut self,
+        kind: DataKind,
+        len: u64,
+        fin: bool,
+    ) -> Result<EncodedHeader, Error> {
+        self.tx.encode_header(kind, len, fin)
+    }
+
+    /// [`Sender::mask_payload`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sender::mask_payload`].
+    pub fn mask_payload(&mut self, piece: &mut [u8]) -> Result<(), Error> {
+        self.tx.mask_payload(piece)
+    }
+
+    /// [`Sender::copy_payload`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sender::copy_payload`].
+    pub fn copy_payload(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, Error> {
+        self.tx.copy_payload(dst, src)
+    }
+
+    /// [`Sender::payload_sent`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sender::payload_sent`].
+    pub fn payload_sent(&mut self, len: usize) -> Result<(), Error> {
+        self.tx.payload_sent(len)
+    }
+
+    /// [`Sender::poll_transmit`], and before the frames, a server's
+    /// handshake rejection (which may need a few hundred bytes).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sender::poll_transmit`].
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Result<Option<usize>, Error> {
+        if let Some(n) = self.poll_rejection(out)? {
+            return Ok(Some(n));
+        }
+        self.tx.poll_transmit(out)
     }
 }
 

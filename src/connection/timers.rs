@@ -25,6 +25,9 @@ pub(super) struct Timers {
     close_deadline: u64,
     /// Keepalive Pings sent; the latest one's payload is this number.
     pings_sent: u32,
+    /// `close_deadline` holds a delay that the next clock reading turns
+    /// into a time (a Close sent by `encode`, which has no clock).
+    close_on_next_clock: bool,
 }
 
 impl Default for Timers {
@@ -36,6 +39,7 @@ impl Default for Timers {
             pong_deadline: NEVER,
             close_deadline: NEVER,
             pings_sent: 0,
+            close_on_next_clock: false,
         }
     }
 }
@@ -51,7 +55,7 @@ impl Timers {
         deadline != NEVER && self.clock_seen && self.now >= deadline
     }
 
-    fn ping_payload(&self) -> [u8; 4] {
+    pub(super) fn ping_payload(&self) -> [u8; 4] {
         self.pings_sent.to_be_bytes()
     }
 
@@ -72,8 +76,25 @@ impl Timers {
         self.close_deadline = self.after(timeout_ms);
     }
 
+    /// When to give up on the closing handshake, counted from the next
+    /// clock reading rather than the last one.
+    pub(super) fn set_close_deadline_from_next_clock(&mut self, timeout_ms: u32) {
+        self.close_deadline = u64::from(timeout_ms);
+        self.close_on_next_clock = true;
+    }
+
     pub(super) fn clear_close_deadline(&mut self) {
         self.close_deadline = NEVER;
+        self.close_on_next_clock = false;
+    }
+
+    /// The close deadline as a time; while it waits for a clock reading to
+    /// count from, the time of the last one: "call `handle_timeout` now".
+    fn close_at(&self) -> u64 {
+        match self.close_on_next_clock {
+            true => self.now,
+            false => self.close_deadline,
+        }
     }
 }
 
@@ -86,15 +107,16 @@ impl Connection {
     /// `handle_timeout` yet) a running timer reports `Instant(0)`: call
     /// `handle_timeout` at once so that it can start counting.
     ///
-    /// Deadlines set by `encode` (the closing handshake's, after this side's
-    /// Close) count from the last `now` the connection was given: after a
-    /// quiet spell, call `handle_timeout(now)` before sending a Close.
+    /// The closing handshake's deadline after a Close sent by `encode`
+    /// (which takes no clock) counts from the next `now` the connection is
+    /// given; until then this reports the last one, so that a caller who
+    /// sleeps until it calls `handle_timeout` at once and starts the count.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.close_expected() {
             return None;
         }
-        let t = &self.timers;
-        let earliest = t.next_ping.min(t.pong_deadline).min(t.close_deadline);
+        let t = &self.tx.timers;
+        let earliest = t.next_ping.min(t.pong_deadline).min(t.close_at());
         match (earliest, t.clock_seen) {
             (NEVER, _) => None,
             (at, true) => Some(Instant(at)),
@@ -116,35 +138,36 @@ impl Connection {
     /// than `Config::handshake_timeout`: the connection is closed.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.observe_time(now);
-        if self.timers.is_due(self.timers.close_deadline)
-            && self.closed.is_none()
+        if self.tx.timers.is_due(self.tx.timers.close_deadline)
+            && self.tx.closed.is_none()
             && self.phase.is_handshake()
         {
-            self.timers.close_deadline = NEVER;
+            self.tx.timers.close_deadline = NEVER;
             self.handshake_failed(super::Phase::HandshakeFailed);
             return Err(Error::HandshakeTimeout);
         }
-        if self.timers.is_due(self.timers.close_deadline) {
-            self.timers.close_deadline = NEVER;
-            self.transport_ended = true;
-            if self.closed.is_none() {
-                self.failed = true;
-                self.finish(CloseCode::ABNORMAL);
+        if self.tx.timers.is_due(self.tx.timers.close_deadline) {
+            self.tx.timers.close_deadline = NEVER;
+            self.tx.transport_ended = true;
+            if self.tx.closed.is_none() {
+                self.tx.failed = true;
+                self.tx.finish(CloseCode::ABNORMAL);
                 return Err(Error::CloseTimeout);
             }
         }
-        if self.timers.is_due(self.timers.pong_deadline) {
-            self.fail_with(CloseCode::INTERNAL_ERROR, "keepalive timeout");
+        if self.tx.timers.is_due(self.tx.timers.pong_deadline) {
+            self.tx.fail_with(CloseCode::INTERNAL_ERROR, "keepalive timeout");
             return Err(Error::KeepaliveTimeout);
         }
-        if self.timers.is_due(self.timers.next_ping) {
-            self.timers.next_ping = self.timers.after(self.config.keepalive_interval);
-            if self.timers.pong_deadline == NEVER {
-                self.timers.pings_sent = self.timers.pings_sent.wrapping_add(1);
-                self.outbox.queue_keepalive_ping(self.timers.ping_payload());
+        if self.tx.timers.is_due(self.tx.timers.next_ping) {
+            self.tx.timers.next_ping = self.tx.timers.after(self.tx.config.keepalive_interval);
+            if self.tx.timers.pong_deadline == NEVER {
+                self.tx.timers.pings_sent = self.tx.timers.pings_sent.wrapping_add(1);
+                self.tx.outbox.queue_keepalive_ping();
                 // A zero timeout pings without ever giving up on the peer.
-                if self.config.keepalive_timeout > 0 {
-                    self.timers.pong_deadline = self.timers.after(self.config.keepalive_timeout);
+                if self.tx.config.keepalive_timeout > 0 {
+                    self.tx.timers.pong_deadline =
+                        self.tx.timers.after(self.tx.config.keepalive_timeout);
                 }
             }
         }
@@ -154,22 +177,30 @@ impl Connection {
     /// Record the caller's clock; the first reading starts the deadlines
     /// that were waiting for it.
     pub(super) fn observe_time(&mut self, now: Instant) {
-        let t = &mut self.timers;
+        let t = &mut self.tx.timers;
+        let from_now = |delay: u64| now.0.saturating_add(delay).min(NEVER - 1);
+        let close_waits = core::mem::take(&mut t.close_on_next_clock);
         if !t.clock_seen {
             t.clock_seen = true;
-            for deadline in [&mut t.next_ping, &mut t.pong_deadline, &mut t.close_deadline] {
+            for deadline in [&mut t.next_ping, &mut t.pong_deadline] {
                 if *deadline != NEVER {
-                    *deadline = now.0.saturating_add(*deadline).min(NEVER - 1);
+                    *deadline = from_now(*deadline);
                 }
             }
+            if t.close_deadline != NEVER && !close_waits {
+                t.close_deadline = from_now(t.close_deadline);
+            }
+        }
+        if close_waits {
+            t.close_deadline = from_now(t.close_deadline);
         }
         t.now = now.0;
     }
 
     /// Arm keepalive at creation, if configured.
     pub(super) fn start_keepalive(&mut self) {
-        if self.config.keepalive_interval > 0 {
-            self.timers.next_ping = self.timers.after(self.config.keepalive_interval);
+        if self.tx.config.keepalive_interval > 0 {
+            self.tx.timers.next_ping = self.tx.timers.after(self.tx.config.keepalive_interval);
         }
     }
 }

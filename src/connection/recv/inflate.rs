@@ -162,7 +162,7 @@ impl Receiver {
             if fin {
                 self.end_compressed_message();
             }
-            return if self.frame.is_some() { Some(Step::Nothing) } else { None };
+            return if self.frame.is_some() { Some(Step::Need(1)) } else { None };
         }
         // The checks in the order of the bytes: UTF-8 up to the size limit,
         // the limit, then the corruption that stopped the inflater.
@@ -194,7 +194,7 @@ impl Receiver {
         } else if self.frame.is_none() {
             None // a frame ended with no output yet: read the next one
         } else {
-            Some(Step::Nothing) // wait for more of the payload
+            Some(Step::Need(1)) // wait for more of the payload
         }
     }
 }

@@ -1,0 +1,787 @@
+//! A session: a [`Connection`] with its buffers, for people writing their
+//! own transport (feature `alloc`). The drivers ([`blocking`], `tokio`) are
+//! byte movers over it.
+//!
+//! The shape is that of Python websockets' sans-I/O layer: bytes in, events
+//! out, send calls in, bytes out, and time in. The session owns a read
+//! buffer and a write buffer, so a transport only moves bytes:
+//!
+//! * **in**: [`receive_data`](Session::receive_data) (or read straight into
+//!   [`read_buffer`](Session::read_buffer) / [`read_space`](Session::read_space)),
+//!   [`receive_eof`](Session::receive_eof);
+//! * **events**: [`next_incoming`](Session::next_incoming) gives whole
+//!   messages and control frames, owned ([`Incoming`]). A message that
+//!   arrived in one frame, the common case, is handed out with no copy: the
+//!   session reads frames whole (up to `Config::max_frame_payload`) and lends
+//!   the frame's bytes from its read buffer as [`bytes::Bytes`];
+//! * **out**: [`send_text`](Session::send_text), [`send_binary`](Session::send_binary),
+//!   [`send_ping`](Session::send_ping), [`close`](Session::close), ... queue
+//!   frames; [`data_to_send`](Session::data_to_send) gives everything queued
+//!   since the last write, in one slice (corked), and
+//!   [`advance`](Session::advance) says how much of it was written. Pongs,
+//!   Close replies and keepalive Pings join the queue on their own;
+//! * **time**: [`poll_timeout`](Session::poll_timeout) and
+//!   [`handle_timeout`](Session::handle_timeout).
+//!
+//! ```
+//! use wscore::session::{Buffers, Incoming, Session};
+//! use wscore::{Config, Connection, Instant, Role};
+//!
+//! let mut server = Session::new(Connection::new(Role::Server, Config::default()), Buffers::DEFAULT);
+//! // Two masked frames from a client, in one read: "Hello" and a Ping.
+//! server.receive_data(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+//! server.receive_data(&[0x89, 0x80, 1, 2, 3, 4]);
+//! while let Some(incoming) = server.next_incoming(Instant(0))? {
+//!     if let Incoming::Text(text) = incoming {
+//!         server.send_text(&text)?; // an echo
+//!     }
+//! }
+//! // The echo and the automatic Pong, corked into one write.
+//! assert_eq!(server.data_to_send(), b"\x81\x05Hello\x8a\x00");
+//! let n = server.data_to_send().len();
+//! server.advance(n);
+//! # Ok::<(), wscore::Error>(())
+//! ```
+//!
+//! # Limits and backpressure
+//!
+//! The read buffer holds at most one frame beyond what is being read (so
+//! `Config::max_frame_payload`) plus what the transport delivered with it; a
+//! message in pieces is gathered up to `Config::max_message_size`. The
+//! write buffer holds at most [`Buffers::max_unsent`] bytes: a send that
+//! would pass it is refused with [`Error::Backpressure`] and queues nothing
+//! (a send into an empty buffer is always taken, so any message can go
+//! out). Pongs and Close replies never take the buffer past the bound:
+//! they wait, bounded, inside the connection until there is room. Buffers
+//! are given back with [`release_idle`](Session::release_idle).
+//!
+//! [`blocking`]: crate::blocking
+
+mod incoming;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+pub use incoming::{CloseInfo, Incoming, Utf8Bytes};
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::{Config, Instant};
+use crate::connection::{Connection, Outgoing, State};
+use crate::error::Error;
+use crate::event::{DataKind, Event};
+use crate::handshake::{AcceptOptions, ClientRequest, Request};
+
+/// How much a session buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buffers {
+    /// The most bytes queued to be written: past it, sends are refused with
+    /// [`Error::Backpressure`] until the transport writes some out. A send
+    /// into an empty write buffer is always taken. Default 1 MiB.
+    pub max_unsent: usize,
+}
+
+impl Buffers {
+    /// The defaults, usable in `const` contexts.
+    pub const DEFAULT: Buffers = Buffers { max_unsent: 1 << 20 };
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Buffers::DEFAULT
+    }
+}
+
+/// How a server answers handshakes: the policy [`Session::accept`] applies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions<'a> {
+    /// Limits and timers.
+    pub config: Config,
+    /// Buffer bounds.
+    pub buffers: Buffers,
+    /// Subprotocols this server speaks: the first one the client offers
+    /// (in the client's order of preference) is chosen.
+    pub subprotocols: &'a [&'a str],
+    /// When set, requests whose `Origin` is not in the list get 403 (a
+    /// browser page from another site). Requests without `Origin` (not
+    /// from a browser) pass.
+    pub allowed_origins: Option<&'a [&'a str]>,
+    /// More response headers.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// Bytes read at a time, at least: a few frames' worth, and what a socket
+/// usually has ready.
+const READ_CHUNK: usize = 16 * 1024;
+/// Room taken for a frame header beyond its payload.
+const HEADER_ROOM: usize = crate::frame::MAX_HEADER_LEN;
+/// Once this much is queued, a driver writes even while more input waits.
+const CORK_LIMIT: usize = 64 * 1024;
+
+/// A [`Connection`] with its read and write buffers. See the [module
+/// documentation](self).
+#[derive(Debug)]
+pub struct Session {
+    conn: Connection,
+    /// Received bytes not yet decoded.
+    input: BytesMut,
+    /// How many bytes `input` must hold for decoding to make progress.
+    needed: usize,
+    /// The kind of the message being gathered from pieces, if any.
+    partial_kind: Option<DataKind>,
+    partial: BytesMut,
+    /// Encoded frames: `output[written..queued]` wait to be written. Bytes
+    /// past `queued` are initialised and reused, so encoding never zeroes.
+    output: Vec<u8>,
+    queued: usize,
+    written: usize,
+    buffers: Buffers,
+    peer_close: Option<CloseInfo>,
+    subprotocol: Option<String>,
+    /// The length of the request head waiting for `accept` or `reject`.
+    pending_request: Option<usize>,
+    /// Where the room `read_space` gave starts.
+    space_at: Option<usize>,
+    /// The transport reached end of file, and the connection was told.
+    eof: bool,
+    eof_told: bool,
+}
+
+impl Session {
+    /// A session over `conn`, open or in its handshake.
+    pub fn new(conn: Connection, buffers: Buffers) -> Self {
+        let mut conn = conn;
+        let max_frame = conn.config().max_frame_payload;
+        conn.set_whole_frame_limit(usize::try_from(max_frame).unwrap_or(usize::MAX));
+        Session {
+            conn,
+            input: BytesMut::new(),
+            needed: 1,
+            partial_kind: None,
+            partial: BytesMut::new(),
+            output: Vec::new(),
+            queued: 0,
+            written: 0,
+            buffers,
+            peer_close: None,
+            subprotocol: None,
+            pending_request: None,
+            space_at: None,
+            eof: false,
+            eof_told: false,
+        }
+    }
+
+    /// A server session waiting for the client's request: feed it bytes and
+    /// call [`accept`](Self::accept).
+    pub fn server(config: Config, buffers: Buffers) -> Self {
+        Session::new(Connection::server(config), buffers)
+    }
+
+    /// A client session with its request (and a fresh key from the OS)
+    /// queued in [`data_to_send`](Self::data_to_send): write it, feed the
+    /// answer, and call [`handshake`](Self::handshake).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::client`].
+    #[cfg(feature = "std")]
+    pub fn client(
+        config: Config,
+        request: &ClientRequest<'_>,
+        buffers: Buffers,
+    ) -> Result<Self, Error> {
+        Session::client_from(buffers, |out| Connection::client(config, request, out))
+    }
+
+    /// [`client`](Self::client) with the mask keys and the handshake nonce
+    /// drawn from `seed` (see [`Connection::with_seed`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::client`].
+    pub fn client_with_seed(
+        config: Config,
+        seed: [u8; 32],
+        request: &ClientRequest<'_>,
+        buffers: Buffers,
+    ) -> Result<Self, Error> {
+        Session::client_from(buffers, |out| {
+            Connection::client_with_seed(config, seed, request, out)
+        })
+    }
+
+    fn client_from(
+        buffers: Buffers,
+        mut make: impl FnMut(&mut [u8]) -> Result<(Connection, usize), Error>,
+    ) -> Result<Self, Error> {
+        let mut out = alloc::vec![0; 1024];
+        let (conn, n) = loop {
+            match make(&mut out) {
+                Err(Error::BufferTooSmall { needed }) => out.resize(needed, 0),
+                other => break other?,
+            }
+        };
+        let mut session = Session::new(conn, buffers);
+        session.output = out;
+        session.queued = n;
+        Ok(session)
+    }
+
+    // ---- input ------------------------------------------------------------
+
+    /// Bytes received from the transport.
+    pub fn receive_data(&mut self, data: &[u8]) {
+        self.input.extend_from_slice(data);
+    }
+
+    /// The read buffer, with room reserved for the next read: append what
+    /// the transport receives (tokio's `read_buf` does), and only append.
+    pub fn read_buffer(&mut self) -> &mut BytesMut {
+        let want = self.read_size();
+        self.input.reserve(want);
+        &mut self.input
+    }
+
+    /// Room for the next read, initialised, for readers that need a `&mut
+    /// [u8]` (`std::io::Read`): read into it, then call
+    /// [`commit`](Self::commit) with the number of bytes read.
+    pub fn read_space(&mut self) -> &mut [u8] {
+        let at = self.input.len();
+        let want = self.read_size();
+        self.input.resize(at + want, 0);
+        self.space_at = Some(at);
+        &mut self.input[at..]
+    }
+
+    /// Keep `n` bytes of the room [`read_space`](Self::read_space) gave
+    /// (the rest is dropped).
+    pub fn commit(&mut self, n: usize) {
+        if let Some(at) = self.space_at.take() {
+            let end = self.input.len();
+            self.input.truncate(at.saturating_add(n).min(end));
+        }
+    }
+
+    /// How many bytes to read next: the rest of the frame being waited
+    /// for, and at least [`READ_CHUNK`].
+    fn read_size(&self) -> usize {
+        self.needed.saturating_sub(self.input.len()).max(READ_CHUNK)
+    }
+
+    /// The transport reached end of file. What was received before it is
+    /// still decoded; then [`next_incoming`](Self::next_incoming) (or
+    /// [`handshake`](Self::handshake)) reports [`Error::UnexpectedEof`] if
+    /// the connection ended before its closing handshake.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Past the end of the input: tell the connection, once.
+    fn end_of_input(&mut self) -> Result<(), Error> {
+        if !self.eof || self.eof_told {
+            return Ok(());
+        }
+        self.eof_told = true;
+        self.input.clear(); // a frame cut short: never completed
+        self.partial_kind = None;
+        self.discard_output(); // nothing reaches the peer any more
+        self.conn.read_eof()
+    }
+
+    /// Whether the read buffer may hold another event: decoding can go on
+    /// without reading from the transport.
+    pub fn input_ready(&self) -> bool {
+        !self.input.is_empty() && self.input.len() >= self.needed
+    }
+
+    /// The bytes received and not yet used: after a client's handshake
+    /// failed with [`HandshakeError::UnexpectedStatus`], the server's
+    /// answer (its `Location`, say).
+    ///
+    /// [`HandshakeError::UnexpectedStatus`]: crate::handshake::HandshakeError::UnexpectedStatus
+    pub fn buffered(&self) -> &[u8] {
+        &self.input
+    }
+
+    // ---- the opening handshake -------------------------------------------
+
+    /// Run the opening handshake on what was received.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] when the peer's head breaks RFC 6455 (a server
+    /// has its rejection queued in [`data_to_send`](Self::data_to_send));
+    /// a client's `HandshakeError::UnexpectedStatus` leaves the answer in
+    /// [`buffered`](Self::buffered). [`Error::HandshakeTimeout`] comes
+    /// from [`handle_timeout`](Self::handle_timeout).
+    pub fn handshake(&mut self, now: Instant) -> Result<Handshake, Error> {
+        if self.pending_request.is_some() {
+            return Ok(Handshake::Request);
+        }
+        if self.conn.state() != State::Handshake {
+            return Ok(Handshake::Done);
+        }
+        let decoded = match self.conn.read(&mut self.input[..], now) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                self.queue_protocol(); // a server's 400 / 426 / 431
+                return Err(e);
+            }
+        };
+        let consumed = decoded.consumed;
+        match decoded.event {
+            Some(Event::Request(_)) => {
+                // Kept in the buffer for `request`, `accept` and `reject`.
+                self.pending_request = Some(consumed);
+                Ok(Handshake::Request)
+            }
+            Some(Event::Response(response)) => {
+                self.subprotocol = response.subprotocol().map(String::from);
+                self.input.advance(consumed);
+                Ok(Handshake::Done)
+            }
+            _ => {
+                self.needed = decoded.needed;
+                self.end_of_input()?;
+                Ok(Handshake::Pending)
+            }
+        }
+    }
+
+    /// (Server) The request waiting for [`accept`](Self::accept) or
+    /// [`reject`](Self::reject), for the application to read its path,
+    /// headers and `Origin`.
+    pub fn request(&self) -> Option<Request<'_>> {
+        let head = self.input.get(..self.pending_request?)?;
+        let mut slots = [crate::handshake::EMPTY_HEADER; crate::MAX_HANDSHAKE_HEADERS];
+        let max = usize::MAX;
+        match crate::handshake::parse_request(head, &mut slots, max) {
+            Ok(crate::handshake::Status::Complete(request)) => Some(request),
+            _ => None, // it parsed once already, the same way
+        }
+    }
+
+    /// (Server) Answer the waiting request as `options` say: refuse an
+    /// `Origin` not allowed with 403, choose a subprotocol, accept. The
+    /// answer is queued in [`data_to_send`](Self::data_to_send). Only the
+    /// policy fields of `options` are used; the limits were set when the
+    /// session was made.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Refused`] with 403 for an `Origin` not allowed (the refusal
+    /// is queued: write it, then close); [`Error::NoRequestPending`]; as for
+    /// [`Connection::accept`].
+    pub fn accept(&mut self, options: &ServerOptions<'_>) -> Result<(), Error> {
+        let head_len = self.pending_request.ok_or(Error::NoRequestPending)?;
+        let mut slots = [crate::handshake::EMPTY_HEADER; crate::MAX_HANDSHAKE_HEADERS];
+        let head = self.input.get(..head_len).unwrap_or_default();
+        let request = match crate::handshake::parse_request(head, &mut slots, usize::MAX) {
+            Ok(crate::handshake::Status::Complete(request)) => request,
+            _ => return Err(Error::NoRequestPending),
+        };
+        let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
+        if let (Some(allowed), Some(origin)) = (options.allowed_origins, request.origin()) {
+            if !allowed.contains(&origin) {
+                out.encode(512, |buf| self.conn.reject(403, &[], buf))?;
+                self.pending_request = None;
+                return Err(Error::Refused { status: 403 });
+            }
+        }
+        let subprotocol = request.subprotocols().find(|p| options.subprotocols.contains(p));
+        let answer =
+            AcceptOptions { subprotocol, extensions: None, extra_headers: options.headers };
+        out.encode(512, |buf| self.conn.accept(&request, &answer, buf))?;
+        self.subprotocol = subprotocol.map(String::from);
+        self.pending_request = None;
+        self.input.advance(head_len);
+        Ok(())
+    }
+
+    /// (Server) Refuse the waiting request with `status` (and headers,
+    /// a `Location` for a redirect say); the refusal is queued in
+    /// [`data_to_send`](Self::data_to_send). Write it, then close.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::reject`].
+    pub fn reject(&mut self, status: u16, headers: &[(&str, &str)]) -> Result<(), Error> {
+        if self.pending_request.is_none() {
+            return Err(Error::NoRequestPending);
+        }
+        let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
+        out.encode(512, |buf| self.conn.reject(status, headers, buf))?;
+        self.pending_request = None;
+        Ok(())
+    }
+
+    /// The subprotocol the handshake settled on, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    // ---- events -----------------------------------------------------------
+
+    /// The next message or control frame from what was received, or `None`
+    /// when more bytes are needed. Pongs and the Close reply are queued on
+    /// the way.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] when the peer broke RFC 6455: the Close with the
+    /// matching code is queued, write it and close the transport;
+    /// [`Error::Handshaking`] before the handshake is done;
+    /// [`Error::Closed`] for bytes received after a failure.
+    pub fn next_incoming(&mut self, now: Instant) -> Result<Option<Incoming>, Error> {
+        if self.conn.state() == State::Handshake {
+            return Err(Error::Handshaking);
+        }
+        loop {
+            match self.decode_one(now) {
+                Ok(Decode::More) => {
+                    self.end_of_input()?;
+                    return Ok(None);
+                }
+                Ok(Decode::Piece) => continue,
+                Ok(Decode::Ready(incoming)) => {
+                    self.queue_protocol();
+                    return Ok(Some(incoming));
+                }
+                Err(e) => {
+                    self.input.clear(); // nothing more is read from it
+                    self.partial_kind = None;
+                    self.partial = BytesMut::new();
+                    self.queue_protocol(); // the Close with 1002 / 1007 / 1009
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn decode_one(&mut self, now: Instant) -> Result<Decode, Error> {
+        let start = self.input.as_ptr() as usize;
+        let span = start..start + self.input.len();
+        let decoded = self.conn.read(&mut self.input[..], now)?;
+        let consumed = decoded.consumed;
+        let found = match decoded.event {
+            None => {
+                self.needed = decoded.needed;
+                Found::Nothing
+            }
+            Some(Event::Data { kind, payload, fin }) => {
+                let at = payload.as_ptr() as usize;
+                let lent =
+                    payload.is_empty() || (span.contains(&at) && at + payload.len() <= span.end);
+                if fin && lent && self.partial_kind.is_none() {
+                    Found::Whole { kind, len: payload.len() }
+                } else {
+                    self.partial.extend_from_slice(payload);
+                    Found::Piece { kind, fin }
+                }
+            }
+            Some(Event::Ping(payload)) => {
+                Found::Ready(Incoming::Ping(Bytes::copy_from_slice(payload)))
+            }
+            Some(Event::Pong(payload)) => {
+                Found::Ready(Incoming::Pong(Bytes::copy_from_slice(payload)))
+            }
+            Some(Event::Close(frame)) => {
+                let info = frame.map(|f| CloseInfo { code: f.code, reason: f.reason.into() });
+                self.peer_close.clone_from(&info);
+                Found::Ready(Incoming::Close(info))
+            }
+            // Handshake events: the handshake is over when this is called.
+            Some(Event::Request(_) | Event::Response(_)) => Found::Nothing,
+        };
+        self.needed = if matches!(found, Found::Nothing) { self.needed } else { 0 };
+        Ok(match found {
+            Found::Nothing => {
+                self.input.advance(consumed);
+                Decode::More
+            }
+            Found::Whole { kind, len } => {
+                // The frame's payload ends the consumed bytes: lend it.
+                let mut frame = self.input.split_to(consumed);
+                frame.advance(consumed - len);
+                Decode::Ready(message(kind, frame.freeze()))
+            }
+            Found::Piece { kind, fin } => {
+                self.input.advance(consumed);
+                let kind = *self.partial_kind.get_or_insert(kind);
+                if !fin {
+                    return Ok(Decode::Piece);
+                }
+                self.partial_kind = None;
+                Decode::Ready(message(kind, self.partial.split().freeze()))
+            }
+            Found::Ready(incoming) => {
+                self.input.advance(consumed);
+                Decode::Ready(incoming)
+            }
+        })
+    }
+
+    /// The peer's Close, once it arrived (`Some(None)`: without a status).
+    pub fn peer_close(&self) -> Option<&CloseInfo> {
+        self.peer_close.as_ref()
+    }
+
+    // ---- time -------------------------------------------------------------
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
+    }
+
+    /// Advance the timers: a keepalive Ping is queued when due.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::handle_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        let result = self.conn.handle_timeout(now);
+        self.queue_protocol();
+        result
+    }
+
+    // ---- sending ----------------------------------------------------------
+
+    /// Queue a text message.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backpressure`] when the write buffer is full (nothing is
+    /// queued); as for [`Connection::encode`].
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send(Outgoing::Text(text))
+    }
+
+    /// Queue a binary message.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send(Outgoing::Binary(data))
+    }
+
+    /// Queue a Ping (at most 125 bytes); its Pong comes back as
+    /// [`Incoming::Pong`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send(Outgoing::Ping(payload))
+    }
+
+    /// Queue an unsolicited Pong, a one-way heartbeat.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send(Outgoing::Pong(payload))
+    }
+
+    /// Queue a Close with `code` and `reason` (at most 123 bytes): the
+    /// closing handshake starts, and its timer runs from the next clock
+    /// reading the session gets.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text); [`Error::InvalidCloseCode`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.send(Outgoing::Close(Some(CloseFrame { code, reason })))
+    }
+
+    /// Queue any frame: fragments of a message, say.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send(&mut self, frame: Outgoing<'_>) -> Result<(), Error> {
+        let payload = match frame {
+            Outgoing::Text(text) => text.len(),
+            Outgoing::Binary(data) | Outgoing::Fragment { payload: data, .. } => data.len(),
+            _ => 0,
+        };
+        let unsent = self.unsent();
+        if unsent > 0 && unsent.saturating_add(payload) > self.buffers.max_unsent {
+            return Err(Error::Backpressure { unsent, limit: self.buffers.max_unsent });
+        }
+        self.compact();
+        let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
+        out.encode(payload.saturating_add(HEADER_ROOM), |buf| self.conn.encode(frame, buf))?;
+        Ok(())
+    }
+
+    // ---- output -----------------------------------------------------------
+
+    /// Everything queued and not yet written, in one slice: write it (or a
+    /// part of it) and call [`advance`](Self::advance).
+    pub fn data_to_send(&self) -> &[u8] {
+        &self.output[self.written..self.queued]
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn unsent(&self) -> usize {
+        self.queued - self.written
+    }
+
+    /// `n` bytes of [`data_to_send`](Self::data_to_send) were written.
+    pub fn advance(&mut self, n: usize) {
+        self.written = self.written.saturating_add(n).min(self.queued);
+        if self.written == self.queued {
+            self.queued = 0;
+            self.written = 0;
+            self.queue_protocol(); // what waited for room
+        }
+    }
+
+    /// Whether a driver should write now: something is queued and either no
+    /// more input waits to be decoded (so the replies to a whole read go
+    /// out in one write) or enough is queued to be worth a write anyway.
+    pub fn should_flush(&self) -> bool {
+        let unsent = self.unsent();
+        unsent > 0 && (!self.input_ready() || unsent >= CORK_LIMIT)
+    }
+
+    /// Whether the transport may be closed: the connection is over and
+    /// everything queued was written.
+    pub fn close_expected(&self) -> bool {
+        self.conn.close_expected() && self.unsent() == 0
+    }
+
+    /// Give back buffers that hold nothing: the read buffer when no input
+    /// waits, the write buffer when everything was written. For a
+    /// connection about to wait for its peer, so an idle one holds none.
+    pub fn release_idle(&mut self) {
+        if self.input.is_empty() && self.space_at.is_none() {
+            self.input = BytesMut::new();
+        }
+        if self.partial_kind.is_none() {
+            self.partial = BytesMut::new();
+        }
+        if self.unsent() == 0 {
+            self.output = Vec::new();
+            self.queued = 0;
+            self.written = 0;
+        }
+    }
+
+    /// The protocol state.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    /// Move the frames the connection queued on its own (Pongs, Close,
+    /// keepalive Pings, a rejection) into the write buffer while there is
+    /// room; what does not fit waits in the connection, bounded.
+    fn queue_protocol(&mut self) {
+        while self.unsent() < self.buffers.max_unsent {
+            self.compact();
+            let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
+            let conn = &mut self.conn;
+            match out.encode_optional(256, |buf| conn.poll_transmit(buf)) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => break,
+            }
+        }
+    }
+
+    /// Move unsent bytes to the front once most of the buffer is written.
+    fn compact(&mut self) {
+        if self.written > 0 && self.written >= self.output.len() / 2 {
+            self.output.copy_within(self.written..self.queued, 0);
+            self.queued -= self.written;
+            self.written = 0;
+        }
+    }
+
+    fn discard_output(&mut self) {
+        self.queued = 0;
+        self.written = 0;
+    }
+}
+
+/// Progress of the opening handshake ([`Session::handshake`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    /// More bytes are needed.
+    Pending,
+    /// (Server) A request waits: read it with [`Session::request`], answer
+    /// with [`Session::accept`] or [`Session::reject`].
+    Request,
+    /// Frames flow.
+    Done,
+}
+
+/// What one decoding step gave.
+enum Decode {
+    /// More input is needed.
+    More,
+    /// A piece of a message was gathered.
+    Piece,
+    Ready(Incoming),
+}
+
+enum Found {
+    Nothing,
+    Whole { kind: DataKind, len: usize },
+    Piece { kind: DataKind, fin: bool },
+    Ready(Incoming),
+}
+
+fn message(kind: DataKind, bytes: Bytes) -> Incoming {
+    match kind {
+        DataKind::Text => Incoming::Text(Utf8Bytes::from_validated(bytes)),
+        DataKind::Binary => Incoming::Binary(bytes),
+    }
+}
+
+/// The write buffer, borrowed apart from the connection.
+struct Output<'a> {
+    buf: &'a mut Vec<u8>,
+    queued: &'a mut usize,
+}
+
+impl Output<'_> {
+    /// Append what `write` puts into room of `room` bytes (more if it asks).
+    fn encode(
+        &mut self,
+        room: usize,
+        mut write: impl FnMut(&mut [u8]) -> Result<usize, Error>,
+    ) -> Result<(), Error> {
+        self.encode_optional(room, |buf| write(buf).map(Some)).map(|_| ())
+    }
+
+    fn encode_optional(
+        &mut self,
+        mut room: usize,
+        mut write: impl FnMut(&mut [u8]) -> Result<Option<usize>, Error>,
+    ) -> Result<bool, Error> {
+        loop {
+            let end = self.queued.saturating_add(room);
+            if self.buf.len() < end {
+                self.buf.resize(end, 0); // zeroes new room only, once
+            }
+            match write(&mut self.buf[*self.queued..]) {
+                Ok(Some(n)) => {
+                    *self.queued += n;
+                    return Ok(true);
+                }
+                Ok(None) => return Ok(false),
+                Err(Error::BufferTooSmall { needed }) if needed > room => room = needed,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
