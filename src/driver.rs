@@ -192,6 +192,7 @@ impl<I: Epoch> Clock<I> {
     }
 
     /// `at` on the session's clock, as an instant of the monotonic clock.
+    #[cfg(feature = "tokio")]
     pub(crate) fn instant(&self, at: Instant) -> I {
         self.epoch + Duration::from_millis(at.0)
     }

@@ -3,20 +3,19 @@
 //! heap; you hand it bytes and the time, it hands back events and bytes.
 //!
 //! ```
-//! use wscore::{Config, Connection, Event, Instant, Outgoing, Role};
+//! use wscore::{Config, Connection, Decoded, Event, Instant, Outgoing, Role};
 //!
 //! let mut conn = Connection::new(Role::Server, Config::default()); // handshake done
 //! let mut input = vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
 //! let mut out = [0u8; 1024];
 //! let mut to_send = Vec::new();
 //! loop {
-//!     let decoded = conn.read(&mut input, Instant(0))?; // unmasks in place
-//!     let consumed = decoded.consumed;
-//!     match decoded.event {
-//!         Some(Event::Data { payload, fin: true, .. }) => {
-//!             let text = std::str::from_utf8(payload)?; // validated already
-//!             let reply = format!("{text}!"); // `payload` borrows `conn`
-//!             let n = conn.encode(Outgoing::Text(&reply), &mut out)?;
+//!     // Unmasks in place; lends the event and the sending half side by side.
+//!     let Decoded { consumed, event, mut sender, .. } = conn.read(&mut input, Instant(0))?;
+//!     match event {
+//!         Some(Event::Data { kind, payload, fin: true }) => {
+//!             // An echo: the payload goes back with no copy first.
+//!             let n = sender.encode(Outgoing::Fragment { kind, payload, fin: true }, &mut out)?;
 //!             to_send.extend_from_slice(&out[..n]);
 //!         }
 //!         Some(_) => {}      // pieces of larger messages, Ping, Pong, Close
@@ -30,7 +29,7 @@
 //! while let Some(n) = conn.poll_transmit(&mut out)? { // Pongs, Close replies
 //!     to_send.extend_from_slice(&out[..n]);
 //! }
-//! assert_eq!(to_send, b"\x81\x06Hello!");
+//! assert_eq!(to_send, b"\x81\x05Hello");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -45,11 +44,12 @@
 //! | [`handshake`] | the opening handshake, usable alone (for hyper or h2 users) |
 //! | [`Connection`] | the state machine: fragments, control frames, closing, timers |
 //! | [`deflate`] | permessage-deflate (RFC 7692): negotiation, and compression with feature `deflate` |
-//! | [`message`] | whole messages from pieces (feature `alloc`) |
+//! | [`session`] | the connection with its buffers: whole messages, corking, backpressure (feature `alloc`) |
+//! | [`message`] | whole messages from pieces, into `String` / `Vec` (feature `alloc`) |
 //! | [`rng`] | mask keys from a per-connection ChaCha stream |
 //! | [`url`] | `ws://` / `wss://` URLs |
-//! | [`blocking`] | a driver over blocking `Read + Write` streams (feature `std`) |
-//! | `tokio` | an async driver on tokio (feature `tokio`) |
+//! | [`blocking`] | a driver over blocking `Read + Write` streams, on the session (feature `std`) |
+//! | `tokio` | an async driver on tokio, on the session (feature `tokio`) |
 //!
 //! # Driving a connection
 //!
@@ -58,9 +58,13 @@
 //!   bytes each time, *with or without an event* (a frame header or part of
 //!   a control frame may be used up without one). At end of file call
 //!   [`Connection::read_eof`].
-//! * **Output**: [`Connection::encode`] writes what the application sends;
+//! * **Output**: [`Connection::encode`] writes what the application sends,
+//!   or [`Decoded::sender`]'s [`Sender::encode`] while an event is held;
 //!   after every `read`, `handle_timeout` and `read_eof`, drain
 //!   [`Connection::poll_transmit`] (Pongs, the Close reply, keepalive Pings).
+//! * **Whole frames**: with [`Connection::set_whole_frame_limit`], frames up
+//!   to that size wait until they are all in the input ([`Decoded::needed`]
+//!   says how many bytes) and arrive as one piece.
 //! * **Time**: sleep or wait for input at most until
 //!   [`Connection::poll_timeout`], then call [`Connection::handle_timeout`].
 //! * **Closing**: once [`Connection::close_expected`] is true, close the
@@ -70,11 +74,17 @@
 //! close code RFC 6455 assigns (1002, 1007, 1009), queue that Close, and
 //! come back as [`Error::Protocol`].
 //!
+//! A transport that would rather not keep buffers itself uses
+//! [`session::Session`], which does all of the above around a read buffer
+//! and a write buffer; the drivers are built on it.
+//!
 //! # Features
 //!
 //! * `std` (default): [`Connection::new`] seeds client mask keys from the OS
 //!   (`getrandom`). Implies `alloc`.
-//! * `alloc`: [`message::MessageAssembler`] for whole messages.
+//! * `alloc`: [`session::Session`], a connection with its buffers for
+//!   transport authors (the drivers' layer), and
+//!   [`message::MessageAssembler`] for whole messages.
 //! * Without either, the crate is `no_std` with no allocator: seed client
 //!   keys with [`Connection::with_seed`] from a hardware RNG.
 //!

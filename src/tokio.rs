@@ -2,7 +2,7 @@
 //! `AsyncRead + AsyncWrite` stream.
 //!
 //! Like the [blocking](crate::blocking) driver, it only moves bytes between
-//! the stream and a [`Session`](crate::session::Session), which buffers,
+//! the stream and a [`Session`], which buffers,
 //! hands out whole messages (in [`bytes::Bytes`], with no copy when a
 //! message came in one frame) and answers Pings and Closes; the driver
 //! drives keepalive and the closing handshake's timeout with `tokio::time`.

@@ -175,12 +175,7 @@ impl Connection {
 
     /// Where the connection is in its life.
     pub fn state(&self) -> State {
-        match (self.tx.closed, self.tx.close_sent, &self.phase) {
-            (Some(code), _, _) => State::Closed(code),
-            (None, _, phase) if phase.is_handshake() => State::Handshake,
-            (None, true, _) => State::Closing,
-            (None, false, _) => State::Open,
-        }
+        self.tx.state()
     }
 
     /// Whether the connection is closed ([`State::Closed`]).

@@ -2,7 +2,7 @@
 //! protocol queues on its own (Pong, Close reply, keepalive Ping).
 
 use super::timers::Timers;
-use super::{Connection, ControlPayload};
+use super::{Connection, ControlPayload, State};
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::config::{Config, Limits, Role};
 use crate::error::{BufferTooSmall, Error};
@@ -164,6 +164,15 @@ impl Transmit {
             keys,
             #[cfg(feature = "deflate")]
             deflate: config.deflate.map(super::deflate::Deflating::new),
+        }
+    }
+
+    pub(super) fn state(&self) -> State {
+        match (self.closed, self.close_sent, self.frames) {
+            (Some(code), _, _) => State::Closed(code),
+            (None, _, false) => State::Handshake,
+            (None, true, true) => State::Closing,
+            (None, false, true) => State::Open,
         }
     }
 
@@ -582,6 +591,11 @@ impl<'c> Sender<'c> {
     /// [`mask_payload`](Self::mask_payload).
     pub fn payload_sent(&mut self, len: usize) -> Result<(), Error> {
         self.tx.payload_sent(len)
+    }
+
+    /// Where the connection is in its life (as [`Connection::state`]).
+    pub fn state(&self) -> State {
+        self.tx.state()
     }
 
     /// Bytes of the payload announced by [`encode_header`](Self::encode_header)

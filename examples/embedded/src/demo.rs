@@ -214,7 +214,7 @@ impl Script {
             Step::Close => {
                 let close = CloseFrame { code: CloseCode::NORMAL, reason: CLOSE_REASON };
                 tx.send(Outgoing::Close(Some(close)))?;
-                if tx.connection().state() != State::Closing {
+                if tx.state() != State::Closing {
                     return Err(Error::Unexpected("not closing after sending Close"));
                 }
             }

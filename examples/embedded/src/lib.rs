@@ -23,9 +23,9 @@ pub mod demo;
 pub mod pipe;
 
 use embedded_io::{Read, ReadReady, Write, WriteReady};
-use wscore::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use wscore::frame::MAX_HEADER_LEN;
 use wscore::handshake::{AcceptOptions, ClientRequest, Request};
-use wscore::{CloseFrame, Config, Connection, DataKind, Event, Instant, Outgoing, PayloadMasker};
+use wscore::{Config, Connection, DataKind, Decoded, Event, Instant, Outgoing, Sender, State};
 
 /// What can stop an [`Endpoint`] (or the demo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,12 +114,6 @@ impl<const N: usize> Output<N> {
     }
 }
 
-/// A payload the application writes itself after an `encode_header`.
-struct Stream {
-    masker: PayloadMasker,
-    remaining: u64,
-}
-
 /// One WebSocket connection with its fixed input (`IN` bytes) and output
 /// (`OUT` bytes) buffers.
 ///
@@ -133,22 +127,34 @@ pub struct Endpoint<const IN: usize, const OUT: usize> {
     input: [u8; IN],
     filled: usize,
     output: Output<OUT>,
-    stream: Option<Stream>,
+    /// Bytes of a streamed payload still to write (see `start_stream`).
+    stream: u64,
     /// The transport reported end of file.
     eof: bool,
     /// `read_eof` was called.
     eof_seen: bool,
 }
 
-/// What a handler may do while it looks at an event: send frames, accept
+/// What a handler may do while it looks at an event: send frames (its
+/// payload among them: the event and the sender are borrowed apart), accept
 /// the handshake. Frames go into the endpoint's output buffer.
 pub struct Tx<'a> {
-    conn: &'a mut Connection,
+    link: Link<'a>,
     /// The output buffer; frames go at `buf[*end..]`.
     buf: &'a mut [u8],
     end: &'a mut usize,
     streaming: bool,
 }
+
+/// The connection, whole (between events and during the handshake, whose
+/// events borrow only the input), or its sending half (beside a frame event).
+enum Link<'a> {
+    Whole(&'a mut Connection),
+    Sender(Sender<'a>),
+}
+
+/// `accept` or `reject` beside a frame event: no request waits.
+const NOT_NOW: Error = Error::Ws(wscore::Error::NoRequestPending);
 
 impl Tx<'_> {
     /// Encode `frame` into the output buffer.
@@ -161,10 +167,15 @@ impl Tx<'_> {
         if self.streaming {
             return Err(Error::Streaming);
         }
-        let n = self.conn.encode(frame, &mut self.buf[*self.end..])?;
+        let out = &mut self.buf[*self.end..];
+        let n = match &mut self.link {
+            Link::Whole(conn) => conn.encode(frame, out)?,
+            Link::Sender(sender) => sender.encode(frame, out)?,
+        };
         *self.end += n;
         Ok(())
     }
+
 
     /// Accept the handshake request `request` (server).
     ///
@@ -176,7 +187,8 @@ impl Tx<'_> {
         request: &Request<'_>,
         options: &AcceptOptions<'_>,
     ) -> Result<(), Error> {
-        let n = self.conn.accept(request, options, &mut self.buf[*self.end..])?;
+        let Link::Whole(conn) = &mut self.link else { return Err(NOT_NOW) };
+        let n = conn.accept(request, options, &mut self.buf[*self.end..])?;
         *self.end += n;
         Ok(())
     }
@@ -187,14 +199,18 @@ impl Tx<'_> {
     ///
     /// As for [`send`](Self::send).
     pub fn reject(&mut self, status: u16) -> Result<(), Error> {
-        let n = self.conn.reject(status, &[], &mut self.buf[*self.end..])?;
+        let Link::Whole(conn) = &mut self.link else { return Err(NOT_NOW) };
+        let n = conn.reject(status, &[], &mut self.buf[*self.end..])?;
         *self.end += n;
         Ok(())
     }
 
-    /// The connection, to look at its state.
-    pub fn connection(&self) -> &Connection {
-        self.conn
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        match &self.link {
+            Link::Whole(conn) => conn.state(),
+            Link::Sender(sender) => sender.state(),
+        }
     }
 }
 
@@ -231,7 +247,7 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
             input: [0; IN],
             filled: 0,
             output: Output { buf: [0; OUT], start: 0, end: 0 },
-            stream: None,
+            stream: 0,
             eof: false,
             eof_seen: false,
         }
@@ -251,7 +267,7 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
     /// Send frames from the application, between pumps.
     pub fn tx(&mut self) -> Tx<'_> {
         let (buf, end) = self.output.parts();
-        Tx { conn: &mut self.conn, buf, end, streaming: self.stream.is_some() }
+        Tx { link: Link::Whole(&mut self.conn), buf, end, streaming: self.stream > 0 }
     }
 
     /// Room in the output buffer.
@@ -269,18 +285,18 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
     /// [`Error::Streaming`] during another streamed payload, otherwise as
     /// for [`Tx::send`].
     pub fn start_stream(&mut self, kind: DataKind, len: u64, fin: bool) -> Result<(), Error> {
-        if self.stream.is_some() {
+        if self.stream > 0 {
             return Err(Error::Streaming);
         }
         let room = self.output.room();
         if room.len() < MAX_HEADER_LEN {
             return Err(Error::OutputFull { needed: MAX_HEADER_LEN });
         }
-        let (header, masker) = self.conn.encode_header(kind, len, fin)?;
+        let header = self.conn.encode_header(kind, len, fin)?;
         let header = header.as_bytes();
         room[..header.len()].copy_from_slice(header);
         self.output.end += header.len();
-        self.stream = (len > 0).then_some(Stream { masker, remaining: len });
+        self.stream = len;
         Ok(())
     }
 
@@ -290,25 +306,22 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
     /// the output buffer is full (pump, then call again) or no payload is
     /// being streamed.
     pub fn stream_with(&mut self, fill: impl FnOnce(&mut [u8])) -> usize {
-        let Some(stream) = &mut self.stream else {
-            return 0;
-        };
         let room = self.output.room();
-        let n = room.len().min(usize::try_from(stream.remaining).unwrap_or(usize::MAX));
+        let n = room.len().min(usize::try_from(self.stream).unwrap_or(usize::MAX));
         let piece = &mut room[..n];
         fill(piece);
-        stream.masker.mask(piece);
-        self.output.end += n;
-        stream.remaining -= n as u64;
-        if stream.remaining == 0 {
-            self.stream = None;
+        // At most what is left of the payload: cannot fail.
+        if self.conn.mask_payload(piece).is_err() {
+            return 0;
         }
+        self.output.end += n;
+        self.stream -= n as u64;
         n
     }
 
     /// Whether a streamed payload is still going out.
     pub fn is_streaming(&self) -> bool {
-        self.stream.is_some()
+        self.stream > 0
     }
 
     /// One round of I/O without blocking: run due timers, read what the
@@ -322,8 +335,9 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
     /// needs `IN + 14` (a data piece is at most `IN` bytes); a handler that
     /// never sends, `0`.
     ///
-    /// Control payloads are copied to the stack before `handler` sees them,
-    /// so that it may send while it looks at a Ping, Pong or Close.
+    /// The handler's [`Tx`] is the connection's sending half, borrowed
+    /// beside the event: it may answer from the event's payload with no
+    /// copy (an echo).
     ///
     /// # Errors
     ///
@@ -353,7 +367,7 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
         }
         // Pongs, the Close reply or the Close after a failure; none in the
         // middle of a streamed payload. A frame with no room stays queued.
-        while self.stream.is_none() {
+        while self.stream == 0 {
             match self.conn.poll_transmit(self.output.room()) {
                 Ok(Some(n)) => self.output.end += n,
                 Ok(None) | Err(_) => break,
@@ -394,50 +408,42 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
             if output.free() < reserve {
                 break;
             }
-            let decoded = match conn.read(&mut input[start..*filled], now) {
-                Ok(decoded) => decoded,
-                Err(e) => {
-                    result = Err(e.into());
+            let streaming = *stream > 0;
+            let (buf, end) = output.parts();
+            let handled = match conn.read(&mut input[start..*filled], now) {
+                Err(e) => Err(e.into()),
+                Ok(Decoded { consumed, event: None, .. }) => {
+                    start += consumed;
+                    starved = true;
                     break;
                 }
-            };
-            start += decoded.consumed;
-            let Some(event) = decoded.event else {
-                starved = true;
-                break;
-            };
-            // Copy a control payload out of the connection, and take a data
-            // payload from the input (this firmware does not negotiate
-            // permessage-deflate, so a data piece is always the last bytes
-            // consumed), so that the handler can have the connection to
-            // send with.
-            let mut control = [0u8; MAX_CONTROL_PAYLOAD];
-            let event = match event {
-                Event::Data { kind, payload, fin } => {
-                    let len = payload.len();
-                    Event::Data { kind, payload: &input[start - len..start], fin }
-                }
-                Event::Request(request) => Event::Request(request),
-                Event::Response(response) => Event::Response(response),
-                Event::Ping(payload) => Event::Ping(copy(&mut control, payload)),
-                Event::Pong(payload) => Event::Pong(copy(&mut control, payload)),
-                Event::Close(None) => Event::Close(None),
-                Event::Close(Some(CloseFrame { code, reason })) => {
-                    let reason = copy(&mut control, reason.as_bytes());
-                    // A copy of a `&str`: valid UTF-8.
-                    let reason = core::str::from_utf8(reason).unwrap_or("");
-                    Event::Close(Some(CloseFrame { code, reason }))
+                Ok(Decoded { consumed, event: Some(event), sender, .. }) => {
+                    start += consumed;
+                    match event {
+                        // A handshake event borrows only the input: the
+                        // handler gets the whole connection, to accept.
+                        Event::Request(request) => {
+                            let mut tx = Tx { link: Link::Whole(&mut *conn), buf, end, streaming };
+                            handler(Event::Request(request), &mut tx)
+                        }
+                        Event::Response(response) => {
+                            let mut tx = Tx { link: Link::Whole(&mut *conn), buf, end, streaming };
+                            handler(Event::Response(response), &mut tx)
+                        }
+                        event => {
+                            let mut tx = Tx { link: Link::Sender(sender), buf, end, streaming };
+                            handler(event, &mut tx)
+                        }
+                    }
                 }
             };
-            let (buf, end) = output.parts();
-            let mut tx = Tx { conn: &mut *conn, buf, end, streaming: stream.is_some() };
-            if let Err(e) = handler(event, &mut tx) {
+            if let Err(e) = handled {
                 result = Err(e);
                 break;
             }
             // A Pong or Close reply goes out right after what answered the
             // event, before the next event is decoded.
-            while stream.is_none() {
+            while *stream == 0 {
                 match conn.poll_transmit(output.room()) {
                     Ok(Some(n)) => output.end += n,
                     Ok(None) | Err(_) => break,
@@ -458,11 +464,4 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
         }
         Ok(())
     }
-}
-
-/// `src` (at most 125 bytes, a control payload) copied into `buf`.
-fn copy<'a>(buf: &'a mut [u8; MAX_CONTROL_PAYLOAD], src: &[u8]) -> &'a [u8] {
-    let n = src.len().min(MAX_CONTROL_PAYLOAD);
-    buf[..n].copy_from_slice(&src[..n]);
-    &buf[..n]
 }
