@@ -337,7 +337,7 @@ impl<S: Read + Write> WebSocket<S> {
     fn read_until(&mut self, give_up: Option<Instant>) -> Result<Option<Incoming>, Error> {
         match self.session.next_incoming(self.clock.now()) {
             Ok(Some(incoming)) => {
-                if self.session.should_flush() {
+                if self.session.should_flush_after(&incoming) {
                     self.flush()?; // a Pong, the Close reply, replies so far
                 }
                 return Ok(Some(incoming));

@@ -223,7 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             }
             match self.session.next_incoming(self.clock.now()) {
                 Ok(Some(incoming)) => {
-                    if self.session.should_flush() {
+                    if self.session.should_flush_after(&incoming) {
                         let _ = self.poll_write_out(cx)?; // what does not go now waits
                     }
                     return Poll::Ready(Some(Ok(incoming)));

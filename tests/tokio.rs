@@ -287,3 +287,86 @@ async fn connection_errors_name_their_cause() {
     assert!(matches!(connect("wss://example.com/").await, Err(Error::TlsRequired)));
     assert!(matches!(connect("http://example.com/").await, Err(Error::Url(_))));
 }
+
+const UPGRADE: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// A masked client frame (key 1, 2, 3, 4), by hand.
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut out = vec![0x80 | opcode, 0x80 | payload.len() as u8, 1, 2, 3, 4];
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ [1, 2, 3, 4][i % 4]));
+    out
+}
+
+#[tokio::test]
+async fn accept_takes_a_prefix_longer_than_any_buffer() {
+    // Regression: a prefix over the handshake buffer (8 KiB + 1) panicked.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut sent = UPGRADE.to_vec();
+    for i in 0..200u8 {
+        sent.extend(client_frame(0x2, &[i; 100]));
+    }
+    let total = sent.len();
+    assert!(total > 20_000);
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut prefix = vec![0u8; total];
+        stream.read_exact(&mut prefix).await.unwrap(); // the application read it all first
+        let mut ws = accept_with(stream, &prefix, &ServerOptions::default()).await.unwrap();
+        for i in 0..200u8 {
+            assert_eq!(next_message(&mut ws).await, Incoming::Binary(vec![i; 100].into()));
+        }
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(&sent).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_handshake_gets_its_whole_answer() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        accept_with(stream, &[], &ServerOptions::default()).await.err()
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let old_version =
+        String::from_utf8(UPGRADE.to_vec()).unwrap().replace("Version: 13", "Version: 8");
+    client.write_all(old_version.as_bytes()).await.unwrap();
+    let failed = server.await.unwrap();
+    assert!(matches!(failed, Some(Error::Handshake(_))), "{failed:?}");
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 426 "), "{answer}");
+    assert!(answer.contains("Sec-WebSocket-Version: 13\r\n"), "{answer}");
+}
+
+#[tokio::test]
+async fn replies_to_one_read_go_out_in_one_write() {
+    // Ten messages in one packet: the echo server's ten replies come back
+    // in one read (corked), not ten.
+    let url = echo_server().await;
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(UPGRADE).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(client.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "));
+    let burst: Vec<u8> = (0..10u8).flat_map(|i| client_frame(0x2, &[i; 10])).collect();
+    client.write_all(&burst).await.unwrap();
+    let mut replies = vec![0u8; 10 * 12];
+    let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut replies))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 120, "all ten replies in the first read");
+    let expected: Vec<u8> =
+        (0..10u8).flat_map(|i| [vec![0x82, 10], vec![i; 10]].concat()).collect();
+    assert_eq!(replies, expected);
+}

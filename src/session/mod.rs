@@ -641,12 +641,24 @@ impl Session {
         }
     }
 
-    /// Whether a driver should write now: something is queued and either no
-    /// more input waits to be decoded (so the replies to a whole read go
-    /// out in one write) or enough is queued to be worth a write anyway.
+    /// Whether a driver should write now, after a send: something is queued
+    /// and either no more input waits to be decoded (so the replies to a
+    /// whole read go out in one write) or enough is queued to be worth a
+    /// write anyway.
     pub fn should_flush(&self) -> bool {
         let unsent = self.unsent();
         unsent > 0 && (!self.input_ready() || unsent >= CORK_LIMIT)
+    }
+
+    /// Whether a driver should write now, as it hands out `incoming`: when
+    /// the session answered it (a Pong, the Close reply) and nothing more
+    /// waits to be decoded, since the application may stop reading after a
+    /// Close; or when enough is queued. Replies to data are left for the
+    /// application's send, which [`should_flush`](Self::should_flush)
+    /// times, so a read's worth of replies goes out in one write.
+    pub fn should_flush_after(&self, incoming: &Incoming) -> bool {
+        let answered = matches!(incoming, Incoming::Ping(_) | Incoming::Close(_));
+        self.should_flush() && (answered || self.unsent() >= CORK_LIMIT)
     }
 
     /// Whether the transport may be closed: the connection is over and
@@ -670,6 +682,13 @@ impl Session {
             self.queued = 0;
             self.written = 0;
         }
+    }
+
+    /// Bytes the session's buffers hold allocated (a message handed out
+    /// with no copy keeps its share of the read buffer alive apart from
+    /// this): for watching memory per connection.
+    pub fn buffer_capacity(&self) -> usize {
+        self.input.capacity() + self.partial.capacity() + self.output.capacity()
     }
 
     /// The protocol state.

@@ -1,0 +1,263 @@
+//! The session layer: whole messages with no copy, any split of the input
+//! giving the same messages, corking, backpressure, bounded control
+//! replies, the handshake in both roles, end of file, idle buffers.
+#![cfg(feature = "alloc")]
+
+mod support;
+
+use proptest::prelude::*;
+use support::*;
+use wscore::handshake::ClientRequest;
+use wscore::session::{Buffers, Handshake, Incoming, ServerOptions, Session};
+use wscore::{CloseCode, Config, Error, Instant, Outgoing, Role, State};
+
+fn server() -> Session {
+    Session::new(connection(Role::Server, Config::default()), Buffers::DEFAULT)
+}
+
+/// Everything `session` hands out from `input` fed in pieces of `cuts`.
+fn incoming_chunked(session: &mut Session, input: &[u8], cuts: &[usize]) -> Vec<Incoming> {
+    let mut got = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < input.len() {
+        let n = cuts[i % cuts.len()].min(input.len() - at);
+        session.receive_data(&input[at..at + n]);
+        at += n;
+        i += 1;
+        while let Some(incoming) = session.next_incoming(Instant(0)).unwrap() {
+            got.push(incoming);
+        }
+    }
+    got
+}
+
+#[test]
+fn a_single_frame_message_is_lent_from_the_read_buffer() {
+    let mut s = server();
+    let frame = from_client(0x82, &[9; 1000]);
+    s.receive_data(&frame);
+    let start = s.read_buffer().as_ptr() as usize;
+    let Some(Incoming::Binary(data)) = s.next_incoming(Instant(0)).unwrap() else { panic!() };
+    assert_eq!(&data[..], &[9; 1000][..]);
+    assert_eq!(data.as_ptr() as usize, start + 8, "no copy: the payload after its 8-byte header");
+}
+
+#[test]
+fn a_fragmented_message_is_gathered_once() {
+    let mut s = server();
+    let input = [from_client(0x01, "hé".as_bytes()), from_client(0x80, "llo".as_bytes())].concat();
+    assert_eq!(incoming_chunked(&mut s, &input, &[3]), vec![Incoming::Text("héllo".into())]);
+}
+
+#[test]
+fn replies_to_one_read_are_corked_into_one_write() {
+    let mut s = server();
+    let input =
+        [from_client(0x81, b"a"), from_client(0x89, b"p"), from_client(0x81, b"b")].concat();
+    s.receive_data(&input);
+    let mut echoed = 0;
+    while let Some(incoming) = s.next_incoming(Instant(0)).unwrap() {
+        if let Incoming::Text(text) = incoming {
+            s.send_text(&text).unwrap();
+            echoed += 1;
+            assert_eq!(s.should_flush(), echoed == 2, "write only once the input is used up");
+        }
+    }
+    assert_eq!(s.data_to_send(), b"\x81\x01a\x8a\x01p\x81\x01b");
+    s.advance(3);
+    assert_eq!(s.data_to_send(), b"\x8a\x01p\x81\x01b");
+    let n = s.unsent();
+    s.advance(n);
+    assert_eq!(s.unsent(), 0);
+}
+
+#[test]
+fn sends_past_max_unsent_are_refused_until_written() {
+    let mut s =
+        Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 100 });
+    s.send_binary(&[0; 500]).unwrap(); // an empty buffer takes any message
+    assert_eq!(s.send_binary(&[0; 10]), Err(Error::Backpressure { unsent: 504, limit: 100 }));
+    s.advance(504);
+    s.send_binary(&[0; 50]).unwrap();
+    s.send_binary(&[0; 40]).unwrap();
+    assert_eq!(s.send_binary(&[0; 40]), Err(Error::Backpressure { unsent: 94, limit: 100 }));
+    assert_eq!(s.unsent(), 94, "the refused send queued nothing");
+}
+
+#[test]
+fn a_ping_flood_that_is_never_written_stays_bounded() {
+    let mut s =
+        Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 1000 });
+    for i in 0..20_000u32 {
+        s.receive_data(&from_client(0x89, &[i as u8; 100]));
+        while s.next_incoming(Instant(0)).unwrap().is_some() {}
+    }
+    assert!(s.unsent() <= 1000 + 102, "{} bytes queued", s.unsent());
+    // Once written, the newest Pong that waited goes out.
+    let n = s.unsent();
+    s.advance(n);
+    let frames = server_frames(s.data_to_send());
+    assert_eq!(frames, vec![Ev::Pong(vec![(19_999u32) as u8; 100])]);
+}
+
+#[test]
+fn a_frame_cut_by_end_of_file_is_an_abnormal_closure() {
+    let mut s = server();
+    s.receive_data(&from_client(0x82, &[1; 100])[..50]);
+    assert_eq!(s.next_incoming(Instant(0)), Ok(None));
+    s.receive_eof();
+    assert_eq!(s.next_incoming(Instant(0)), Err(Error::UnexpectedEof));
+    assert_eq!(s.state(), State::Closed(CloseCode::ABNORMAL));
+    assert!(s.close_expected());
+}
+
+#[test]
+fn messages_received_before_end_of_file_are_still_handed_out() {
+    let mut s = server();
+    s.receive_data(&[from_client(0x81, b"last words"), from_client(0x88, &[0x03, 0xE8])].concat());
+    s.receive_eof();
+    assert_eq!(s.next_incoming(Instant(0)), Ok(Some(Incoming::Text("last words".into()))));
+    assert!(matches!(s.next_incoming(Instant(0)), Ok(Some(Incoming::Close(Some(_))))));
+    assert_eq!(s.next_incoming(Instant(0)), Ok(None), "a clean end");
+}
+
+#[test]
+fn a_protocol_error_queues_its_close_and_drops_the_rest() {
+    let mut s = server();
+    s.receive_data(&[raw_frame(0x81, b"unmasked", None), from_client(0x81, b"after")].concat());
+    assert!(matches!(s.next_incoming(Instant(0)), Err(Error::Protocol(_))));
+    assert_eq!(server_frames(s.data_to_send()), vec![Ev::close(1002, "frame not masked")]);
+    assert_eq!(s.buffered(), b"");
+}
+
+#[test]
+fn both_handshakes_through_sessions() {
+    let request = ClientRequest { subprotocols: &["chat"], ..ClientRequest::new("h", "/x") };
+    let mut client =
+        Session::client_with_seed(Config::default(), [3; 32], &request, Buffers::DEFAULT).unwrap();
+    let mut server = Session::server(Config::default(), Buffers::DEFAULT);
+    // The request arrives a byte at a time, with the first frame behind it.
+    client.send_text("early").unwrap_err(); // not before the handshake
+    let hello = client.data_to_send().to_vec();
+    let n = client.unsent();
+    client.advance(n);
+    for byte in &hello[..hello.len() - 1] {
+        server.receive_data(&[*byte]);
+        assert_eq!(server.handshake(Instant(0)), Ok(Handshake::Pending));
+    }
+    server.receive_data(&hello[hello.len() - 1..]);
+    assert_eq!(server.handshake(Instant(0)), Ok(Handshake::Request));
+    assert_eq!(server.request().map(|r| r.path()), Some("/x"));
+    let options = ServerOptions { subprotocols: &["chat"], ..ServerOptions::default() };
+    server.accept(&options).unwrap();
+    assert_eq!(server.subprotocol(), Some("chat"));
+    client.receive_data(server.data_to_send());
+    let n = server.unsent();
+    server.advance(n);
+    assert_eq!(client.handshake(Instant(0)), Ok(Handshake::Done));
+    assert_eq!(client.subprotocol(), Some("chat"));
+    client.send_text("hi").unwrap();
+    server.receive_data(client.data_to_send());
+    assert_eq!(server.next_incoming(Instant(0)), Ok(Some(Incoming::Text("hi".into()))));
+}
+
+#[test]
+fn a_refused_origin_and_a_large_rejection_are_queued_whole() {
+    let head = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+        Origin: https://elsewhere\r\n\r\n";
+    let mut s = Session::server(Config::default(), Buffers::DEFAULT);
+    s.receive_data(head);
+    assert_eq!(s.handshake(Instant(0)), Ok(Handshake::Request));
+    let options = ServerOptions { allowed_origins: Some(&["https://here"]), ..Default::default() };
+    assert_eq!(s.accept(&options), Err(Error::Refused { status: 403 }));
+    assert!(s.data_to_send().starts_with(b"HTTP/1.1 403 "));
+
+    let mut s = Session::server(Config::default(), Buffers::DEFAULT);
+    s.receive_data(head);
+    s.handshake(Instant(0)).unwrap();
+    let location = format!("https://example.com/{}", "x".repeat(6000));
+    s.reject(302, &[("Location", &location)]).unwrap();
+    let answer = String::from_utf8(s.data_to_send().to_vec()).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 302 ") && answer.contains(&location),
+        "{} bytes",
+        answer.len()
+    );
+}
+
+#[test]
+fn idle_buffers_are_given_back() {
+    let mut s = server();
+    s.receive_data(&from_client(0x82, &[1; 5000]));
+    let Some(Incoming::Binary(data)) = s.next_incoming(Instant(0)).unwrap() else { panic!() };
+    s.send_binary(&data).unwrap();
+    s.release_idle();
+    assert!(s.unsent() > 5000, "queued output is kept");
+    assert!(s.buffer_capacity() > 5000);
+    let n = s.unsent();
+    s.advance(n);
+    s.release_idle();
+    assert_eq!(s.buffer_capacity(), 0, "an idle session holds no buffer");
+    assert!(s.read_buffer().capacity() >= 16 * 1024, "reserved again on demand");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any split of the input gives the same messages, in order.
+    #[test]
+    fn any_split_gives_the_same_messages(
+        messages in prop::collection::vec((any::<bool>(), 0usize..5000, 1usize..4), 1..10),
+        cuts in prop::collection::vec(1usize..3000, 1..6),
+    ) {
+        let mut input = Vec::new();
+        let mut expected = Vec::new();
+        for (i, &(text, len, pieces)) in messages.iter().enumerate() {
+            let body: Vec<u8> = (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+            let step = len.div_ceil(pieces).max(1);
+            let chunks: Vec<&[u8]> = if len == 0 { vec![&body[..]] } else { body.chunks(step).collect() };
+            for (k, chunk) in chunks.iter().enumerate() {
+                let first = if k == 0 { if text { 0x1 } else { 0x2 } } else { 0x0 };
+                let fin = if k + 1 == chunks.len() { 0x80 } else { 0 };
+                input.extend(from_client(first | fin, chunk));
+                if k == 0 {
+                    input.extend(from_client(0x89, b"between"));
+                }
+            }
+            expected.push(if text {
+                Incoming::Text(String::from_utf8(body).unwrap().into())
+            } else {
+                Incoming::Binary(body.into())
+            });
+        }
+        let got: Vec<Incoming> = incoming_chunked(&mut server(), &input, &cuts)
+            .into_iter()
+            .filter(|m| !matches!(m, Incoming::Ping(_)))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    /// Any mix of sends decodes at the peer as sent.
+    #[test]
+    fn sends_decode_at_the_peer_as_sent(lens in prop::collection::vec(0usize..70_000, 1..6)) {
+        let mut s = Session::new(connection(Role::Client, Config::default()), Buffers::DEFAULT);
+        let mut wire = Vec::new();
+        for (i, &len) in lens.iter().enumerate() {
+            loop {
+                match s.send(Outgoing::Binary(&vec![i as u8; len])) {
+                    Err(Error::Backpressure { .. }) => {
+                        wire.extend_from_slice(s.data_to_send());
+                        let n = s.unsent();
+                        s.advance(n);
+                    }
+                    other => break other.unwrap(),
+                }
+            }
+        }
+        wire.extend_from_slice(s.data_to_send());
+        let expected: Vec<Ev> = lens.iter().enumerate().map(|(i, &len)| Ev::binary(&vec![i as u8; len])).collect();
+        prop_assert_eq!(merged(client_frames(&wire)), expected);
+    }
+}
