@@ -48,13 +48,13 @@ use std::time::Duration;
 use std::{fmt, format};
 
 pub use crate::driver::{
-    Buffers, ClientOptions, CloseInfo, Error, Incoming, ServerOptions, Utf8Bytes,
+    Buffers, ClientOptions, CloseInfo, Error, Incoming, Message, ServerOptions, Utf8Bytes,
 };
 
 use crate::close::CloseCode;
 use crate::config::{Config, Instant};
 use crate::connection::{Connection, State};
-use crate::driver::{client_handshake_error, Clock};
+use crate::driver::{client_handshake_error, io_slices, Clock, WRITE_SLICES};
 use crate::handshake::ClientRequest;
 use crate::session::{Handshake, Session};
 use crate::url::Url;
@@ -378,6 +378,17 @@ impl<S: Read + Write> WebSocket<S> {
         self.send_with(|s| s.send_binary(data))
     }
 
+    /// Send a message held in a reference-counted buffer: an echo sends
+    /// back what it received (`incoming.into_message()`); a server sends a
+    /// large one with no copy.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_message(&mut self, message: &Message) -> Result<(), Error> {
+        self.send_with(|s| s.send_message(message))
+    }
+
     /// Send a Ping (at most 125 bytes of payload); its Pong comes back
     /// through [`read`](Self::read).
     ///
@@ -444,8 +455,10 @@ impl<S: Read + Write> WebSocket<S> {
         if self.session.unsent() == 0 {
             return Ok(());
         }
-        while !self.session.data_to_send().is_empty() {
-            match self.stream.write(self.session.data_to_send()) {
+        while self.session.unsent() > 0 {
+            let mut slots = [io::IoSlice::new(&[]); WRITE_SLICES];
+            let n = io_slices(&self.session, &mut slots);
+            match self.stream.write_vectored(&slots[..n]) {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => self.session.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -11,7 +11,7 @@ use std::vec::Vec;
 
 use crate::config::{Config, Instant};
 use crate::handshake::{HandshakeError, ResponseHead, Status, EMPTY_HEADER};
-pub use crate::session::{Buffers, CloseInfo, Incoming, ServerOptions, Utf8Bytes};
+pub use crate::session::{Buffers, CloseInfo, Incoming, Message, ServerOptions, Utf8Bytes};
 use crate::url::UrlError;
 
 /// Why a driver call failed.
@@ -157,6 +157,22 @@ pub(crate) fn client_handshake_error(e: crate::Error, buffered: &[u8]) -> Error 
         other => other.into(),
     }
 }
+
+/// Slices of what `session` has queued, for one vectored write.
+pub(crate) fn io_slices<'a>(
+    session: &'a crate::session::Session,
+    slots: &mut [io::IoSlice<'a>; WRITE_SLICES],
+) -> usize {
+    let mut n = 0;
+    for (slot, chunk) in slots.iter_mut().zip(session.chunks_to_send()) {
+        *slot = io::IoSlice::new(chunk);
+        n += 1;
+    }
+    n
+}
+
+/// The most slices one vectored write takes.
+pub(crate) const WRITE_SLICES: usize = 32;
 
 /// The session's clock: milliseconds since the connection was made, on a
 /// monotonic clock (`std`'s or tokio's, which tests can pause).

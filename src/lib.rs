@@ -45,7 +45,6 @@
 //! | [`Connection`] | the state machine: fragments, control frames, closing, timers |
 //! | [`deflate`] | permessage-deflate (RFC 7692): negotiation, and compression with feature `deflate` |
 //! | [`session`] | the connection with its buffers: whole messages, corking, backpressure (feature `alloc`) |
-//! | [`message`] | whole messages from pieces, into `String` / `Vec` (feature `alloc`) |
 //! | [`rng`] | mask keys from a per-connection ChaCha stream |
 //! | [`url`] | `ws://` / `wss://` URLs |
 //! | [`blocking`] | a driver over blocking `Read + Write` streams, on the session (feature `std`) |
@@ -83,8 +82,8 @@
 //! * `std` (default): [`Connection::new`] seeds client mask keys from the OS
 //!   (`getrandom`). Implies `alloc`.
 //! * `alloc`: [`session::Session`], a connection with its buffers for
-//!   transport authors (the drivers' layer), and
-//!   [`message::MessageAssembler`] for whole messages.
+//!   transport authors (the drivers' layer): whole messages in
+//!   [`bytes::Bytes`].
 //! * Without either, the crate is `no_std` with no allocator: seed client
 //!   keys with [`Connection::with_seed`] from a hardware RNG.
 //!
@@ -117,8 +116,6 @@ mod event;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
-#[cfg(feature = "alloc")]
-pub mod message;
 pub mod rng;
 #[cfg(feature = "alloc")]
 pub mod session;

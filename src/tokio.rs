@@ -58,13 +58,13 @@ use ::tokio::net::TcpStream;
 use ::tokio::time::{Instant as TokioInstant, Sleep};
 
 pub use crate::driver::{
-    Buffers, ClientOptions, CloseInfo, Error, Incoming, ServerOptions, Utf8Bytes,
+    Buffers, ClientOptions, CloseInfo, Error, Incoming, Message, ServerOptions, Utf8Bytes,
 };
 
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::connection::Outgoing;
-use crate::driver::{client_handshake_error, Clock, Epoch};
+use crate::driver::{client_handshake_error, io_slices, Clock, Epoch, WRITE_SLICES};
 use crate::handshake::ClientRequest;
 use crate::session::{Handshake, Session};
 use crate::url::Url;
@@ -311,8 +311,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.session.unsent() == 0 {
             return Poll::Ready(Ok(()));
         }
-        while !self.session.data_to_send().is_empty() {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.session.data_to_send()))?;
+        while self.session.unsent() > 0 {
+            let mut slots = [io::IoSlice::new(&[]); WRITE_SLICES];
+            let count = io_slices(&self.session, &mut slots);
+            let n = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slots[..count]))?;
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
@@ -389,6 +391,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// As for [`Writer::send_text`].
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send(&mut |s| s.send_binary(data)).await
+    }
+
+    /// Send a message held in a reference-counted buffer (corked): an echo
+    /// sends back what it received (`incoming.into_message()`); a server
+    /// sends a large one with no copy.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Writer::send_text`].
+    pub async fn send_message(&mut self, message: &Message) -> Result<(), Error> {
+        self.send(&mut |s| s.send_message(message)).await
     }
 
     /// Send a Ping.
@@ -527,6 +540,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// As for [`send_text`](Self::send_text).
     pub async fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
         self.send(&mut |s| s.send_binary(data)).await
+    }
+
+    /// Send a message held in a reference-counted buffer; a server sends a
+    /// large one with no copy.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub async fn send_message(&self, message: &Message) -> Result<(), Error> {
+        self.send(&mut |s| s.send_message(message)).await
     }
 
     /// Send a Ping (at most 125 bytes); its Pong comes to the reader.

@@ -8,7 +8,7 @@ mod support;
 use proptest::prelude::*;
 use support::*;
 use wscore::handshake::ClientRequest;
-use wscore::session::{Buffers, Handshake, Incoming, ServerOptions, Session};
+use wscore::session::{Buffers, Handshake, Incoming, Message, ServerOptions, Session};
 use wscore::{CloseCode, Config, Error, Instant, Outgoing, Role, State};
 
 fn server() -> Session {
@@ -41,6 +41,25 @@ fn a_single_frame_message_is_lent_from_the_read_buffer() {
     let Some(Incoming::Binary(data)) = s.next_incoming(Instant(0)).unwrap() else { panic!() };
     assert_eq!(&data[..], &[9; 1000][..]);
     assert_eq!(data.as_ptr() as usize, start + 8, "no copy: the payload after its 8-byte header");
+}
+
+#[test]
+fn a_server_sends_a_large_message_by_reference() {
+    let mut s = server();
+    let payload = bytes::Bytes::from(vec![5u8; 100_000]);
+    s.send_message(&Message::Binary(payload.clone())).unwrap();
+    s.send_message(&Message::Text("small, copied".into())).unwrap();
+    let chunks: Vec<&[u8]> = s.chunks_to_send().collect();
+    assert_eq!(chunks.len(), 3, "header, the shared payload, the small frame");
+    assert_eq!(chunks[1].as_ptr(), payload.as_ptr(), "no copy");
+    let mut wire = Vec::new();
+    while s.unsent() > 0 {
+        let data = s.data_to_send();
+        let n = data.len().min(7_777);
+        wire.extend_from_slice(&data[..n]);
+        s.advance(n);
+    }
+    assert_eq!(merged(server_frames(&wire)), vec![Ev::binary(&payload), Ev::text("small, copied")]);
 }
 
 #[test]
@@ -239,25 +258,43 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 
-    /// Any mix of sends decodes at the peer as sent.
+    /// Any mix of copied and shared sends, written in any sizes, decodes
+    /// at the peer as sent, in both roles.
     #[test]
-    fn sends_decode_at_the_peer_as_sent(lens in prop::collection::vec(0usize..70_000, 1..6)) {
-        let mut s = Session::new(connection(Role::Client, Config::default()), Buffers::DEFAULT);
+    fn sends_decode_at_the_peer_as_sent(
+        sends in prop::collection::vec((0usize..70_000, any::<bool>()), 1..8),
+        client in any::<bool>(),
+        write in 1usize..20_000,
+    ) {
+        let role = if client { Role::Client } else { Role::Server };
+        let limit = Buffers { max_unsent: 100_000 };
+        let mut s = Session::new(connection(role, Config::default()), limit);
         let mut wire = Vec::new();
-        for (i, &len) in lens.iter().enumerate() {
+        let drain = |s: &mut Session, wire: &mut Vec<u8>| {
+            while s.unsent() > 0 {
+                let data = s.data_to_send();
+                let n = data.len().min(write);
+                wire.extend_from_slice(&data[..n]);
+                s.advance(n);
+            }
+        };
+        for (i, &(len, shared)) in sends.iter().enumerate() {
+            let payload = vec![i as u8; len];
             loop {
-                match s.send(Outgoing::Binary(&vec![i as u8; len])) {
-                    Err(Error::Backpressure { .. }) => {
-                        wire.extend_from_slice(s.data_to_send());
-                        let n = s.unsent();
-                        s.advance(n);
-                    }
+                let sent = match shared {
+                    true => s.send_message(&Message::Binary(payload.clone().into())),
+                    false => s.send(Outgoing::Binary(&payload)),
+                };
+                match sent {
+                    Err(Error::Backpressure { .. }) => drain(&mut s, &mut wire),
                     other => break other.unwrap(),
                 }
             }
         }
-        wire.extend_from_slice(s.data_to_send());
-        let expected: Vec<Ev> = lens.iter().enumerate().map(|(i, &len)| Ev::binary(&vec![i as u8; len])).collect();
-        prop_assert_eq!(merged(client_frames(&wire)), expected);
+        drain(&mut s, &mut wire);
+        let expected: Vec<Ev> =
+            sends.iter().enumerate().map(|(i, &(len, _))| Ev::binary(&vec![i as u8; len])).collect();
+        let got = if client { client_frames(&wire) } else { server_frames(&wire) };
+        prop_assert_eq!(merged(got), expected);
     }
 }

@@ -31,6 +31,77 @@ pub enum Incoming {
     Close(Option<CloseInfo>),
 }
 
+/// A message to send, in reference-counted buffers: what
+/// [`Session::send_message`](super::Session::send_message) takes. A
+/// server sends a large one by reference, with no copy: an echo hands back
+/// what it received.
+///
+/// ```
+/// use wscore::session::{Incoming, Message};
+/// let echo = |incoming: Incoming| incoming.into_message(); // Text and Binary only
+/// assert_eq!(echo(Incoming::Text("hi".into())), Some(Message::Text("hi".into())));
+/// assert_eq!(Message::from(vec![1, 2]), Message::Binary(vec![1, 2].into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// The message's bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        match self {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(data) => data,
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(text: Utf8Bytes) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Message::Binary(data)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    fn from(data: alloc::vec::Vec<u8>) -> Self {
+        Message::Binary(data.into())
+    }
+}
+
+impl Incoming {
+    /// The data message, for sending on (an echo, a relay); `None` for
+    /// control frames.
+    pub fn into_message(self) -> Option<Message> {
+        match self {
+            Incoming::Text(text) => Some(Message::Text(text)),
+            Incoming::Binary(data) => Some(Message::Binary(data)),
+            _ => None,
+        }
+    }
+}
+
 /// A close status and reason, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseInfo {

@@ -58,16 +58,17 @@
 //! [`blocking`]: crate::blocking
 
 mod incoming;
+mod output;
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-pub use incoming::{CloseInfo, Incoming, Utf8Bytes};
+pub use incoming::{CloseInfo, Incoming, Message, Utf8Bytes};
+use output::Outbound;
 
 use crate::close::{CloseCode, CloseFrame};
-use crate::config::{Config, Instant};
+use crate::config::{Config, Instant, Role};
 use crate::connection::{Connection, Outgoing, State};
 use crate::error::Error;
 use crate::event::{DataKind, Event};
@@ -111,13 +112,18 @@ pub struct ServerOptions<'a> {
     pub headers: &'a [(&'a str, &'a str)],
 }
 
-/// Bytes read at a time, at least: a few frames' worth, and what a socket
-/// usually has ready.
+/// Room kept for a read beyond the frame being waited for: a few small
+/// frames' worth, what a socket usually has ready.
 const READ_CHUNK: usize = 16 * 1024;
+/// The most room `read_space` zeroes for one read.
+const MAX_READ: usize = 64 * 1024;
 /// Room taken for a frame header beyond its payload.
 const HEADER_ROOM: usize = crate::frame::MAX_HEADER_LEN;
 /// Once this much is queued, a driver writes even while more input waits.
-const CORK_LIMIT: usize = 64 * 1024;
+const CORK_LIMIT: usize = 256 * 1024;
+/// Payloads from this size up are queued by reference by a server
+/// ([`Session::send_message`]); smaller ones are cheaper to copy.
+const SHARE_MIN: usize = 4 * 1024;
 
 /// A [`Connection`] with its read and write buffers. See the [module
 /// documentation](self).
@@ -131,11 +137,8 @@ pub struct Session {
     /// The kind of the message being gathered from pieces, if any.
     partial_kind: Option<DataKind>,
     partial: BytesMut,
-    /// Encoded frames: `output[written..queued]` wait to be written. Bytes
-    /// past `queued` are initialised and reused, so encoding never zeroes.
-    output: Vec<u8>,
-    queued: usize,
-    written: usize,
+    /// What waits to be written.
+    out: Outbound,
     buffers: Buffers,
     peer_close: Option<CloseInfo>,
     subprotocol: Option<String>,
@@ -160,9 +163,7 @@ impl Session {
             needed: 1,
             partial_kind: None,
             partial: BytesMut::new(),
-            output: Vec::new(),
-            queued: 0,
-            written: 0,
+            out: Outbound::default(),
             buffers,
             peer_close: None,
             subprotocol: None,
@@ -224,8 +225,7 @@ impl Session {
             }
         };
         let mut session = Session::new(conn, buffers);
-        session.output = out;
-        session.queued = n;
+        session.out = Outbound::with(out, n);
         Ok(session)
     }
 
@@ -236,8 +236,10 @@ impl Session {
         self.input.extend_from_slice(data);
     }
 
-    /// The read buffer, with room reserved for the next read: append what
-    /// the transport receives (tokio's `read_buf` does), and only append.
+    /// The read buffer, with room reserved for the next read (the rest of
+    /// the frame being read and a little more): append what the transport
+    /// receives (tokio's `read_buf` reads into the spare capacity), and
+    /// only append.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         let want = self.read_size();
         self.input.reserve(want);
@@ -250,7 +252,9 @@ impl Session {
     pub fn read_space(&mut self) -> &mut [u8] {
         let at = self.input.len();
         let want = self.read_size();
-        self.input.resize(at + want, 0);
+        self.input.reserve(want); // the whole frame's room at once: no regrowth
+                                  // Room to zero, then read into: what one read takes, at most.
+        self.input.resize(at + want.min(MAX_READ), 0);
         self.space_at = Some(at);
         &mut self.input[at..]
     }
@@ -264,10 +268,11 @@ impl Session {
         }
     }
 
-    /// How many bytes to read next: the rest of the frame being waited
-    /// for, and at least [`READ_CHUNK`].
+    /// The room to have for the next read: the rest of the frame being
+    /// waited for, plus [`READ_CHUNK`] for what follows it, so the buffer
+    /// grows once per large frame and never while the frame completes.
     fn read_size(&self) -> usize {
-        self.needed.saturating_sub(self.input.len()).max(READ_CHUNK)
+        self.needed.saturating_sub(self.input.len()).saturating_add(READ_CHUNK)
     }
 
     /// The transport reached end of file. What was received before it is
@@ -382,7 +387,7 @@ impl Session {
             Ok(crate::handshake::Status::Complete(request)) => request,
             _ => return Err(Error::NoRequestPending),
         };
-        let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
+        let out = &mut self.out;
         if let (Some(allowed), Some(origin)) = (options.allowed_origins, request.origin()) {
             if !allowed.contains(&origin) {
                 out.encode(512, |buf| self.conn.reject(403, &[], buf))?;
@@ -411,8 +416,7 @@ impl Session {
         if self.pending_request.is_none() {
             return Err(Error::NoRequestPending);
         }
-        let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
-        out.encode(512, |buf| self.conn.reject(status, headers, buf))?;
+        self.out.encode(512, |buf| self.conn.reject(status, headers, buf))?;
         self.pending_request = None;
         Ok(())
     }
@@ -597,6 +601,61 @@ impl Session {
         self.send(Outgoing::Close(Some(CloseFrame { code, reason })))
     }
 
+    /// Queue a message held in a reference-counted buffer. A server queues
+    /// a large payload by reference, with no copy (unless
+    /// permessage-deflate compresses it); a client's is masked while it is
+    /// copied, as always.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_text`](Self::send_text).
+    pub fn send_message(&mut self, message: &Message) -> Result<(), Error> {
+        let bytes = message.as_bytes();
+        let by_reference =
+            bytes.len() >= SHARE_MIN && self.conn.role() == Role::Server && !self.may_compress();
+        if !by_reference {
+            return match message {
+                Message::Text(text) => self.send_text(text),
+                Message::Binary(data) => self.send_binary(data),
+            };
+        }
+        self.check_room(bytes.len())?;
+        let kind = match message {
+            Message::Text(_) => DataKind::Text,
+            Message::Binary(_) => DataKind::Binary,
+        };
+        let conn = &mut self.conn;
+        let len = bytes.len();
+        self.out.encode(HEADER_ROOM, |buf| {
+            let header = conn.encode_header(kind, len as u64, true)?;
+            let header = header.as_bytes();
+            buf[..header.len()].copy_from_slice(header); // `buf` has HEADER_ROOM bytes
+            Ok(header.len())
+        })?;
+        // The payload goes out as it is, right behind its header.
+        self.conn.payload_sent(len)?;
+        self.out.push_shared(bytes.clone());
+        Ok(())
+    }
+
+    /// Whether permessage-deflate may compress what is sent.
+    fn may_compress(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.conn.deflate().is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
+
+    /// A send of `payload` bytes fits under `max_unsent` (or the queue is
+    /// empty).
+    fn check_room(&self, payload: usize) -> Result<(), Error> {
+        let unsent = self.unsent();
+        if unsent > 0 && unsent.saturating_add(payload) > self.buffers.max_unsent {
+            return Err(Error::Backpressure { unsent, limit: self.buffers.max_unsent });
+        }
+        Ok(())
+    }
+
     /// Queue any frame: fragments of a message, say.
     ///
     /// # Errors
@@ -608,35 +667,37 @@ impl Session {
             Outgoing::Binary(data) | Outgoing::Fragment { payload: data, .. } => data.len(),
             _ => 0,
         };
-        let unsent = self.unsent();
-        if unsent > 0 && unsent.saturating_add(payload) > self.buffers.max_unsent {
-            return Err(Error::Backpressure { unsent, limit: self.buffers.max_unsent });
-        }
-        self.compact();
-        let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
-        out.encode(payload.saturating_add(HEADER_ROOM), |buf| self.conn.encode(frame, buf))?;
-        Ok(())
+        self.check_room(payload)?;
+        let room = payload.saturating_add(HEADER_ROOM);
+        self.out.encode(room, |buf| self.conn.encode(frame, buf))
     }
 
     // ---- output -----------------------------------------------------------
 
-    /// Everything queued and not yet written, in one slice: write it (or a
-    /// part of it) and call [`advance`](Self::advance).
+    /// The next bytes to write: everything queued since the last write, in
+    /// one slice, unless a payload queued by reference
+    /// ([`send_message`](Self::send_message)) splits it; write it (or a
+    /// part of it), call [`advance`](Self::advance), and ask again while
+    /// [`unsent`](Self::unsent) is not 0. Or write
+    /// [`chunks_to_send`](Self::chunks_to_send) with one vectored write.
     pub fn data_to_send(&self) -> &[u8] {
-        &self.output[self.written..self.queued]
+        self.out.data()
+    }
+
+    /// Everything queued, in order, as slices for a vectored write.
+    pub fn chunks_to_send(&self) -> impl Iterator<Item = &[u8]> {
+        self.out.chunks()
     }
 
     /// Bytes queued and not yet written.
     pub fn unsent(&self) -> usize {
-        self.queued - self.written
+        self.out.unsent()
     }
 
-    /// `n` bytes of [`data_to_send`](Self::data_to_send) were written.
+    /// `n` bytes from the front of what is queued were written.
     pub fn advance(&mut self, n: usize) {
-        self.written = self.written.saturating_add(n).min(self.queued);
-        if self.written == self.queued {
-            self.queued = 0;
-            self.written = 0;
+        self.out.advance(n);
+        if self.out.unsent() == 0 {
             self.queue_protocol(); // what waited for room
         }
     }
@@ -677,18 +738,14 @@ impl Session {
         if self.partial_kind.is_none() {
             self.partial = BytesMut::new();
         }
-        if self.unsent() == 0 {
-            self.output = Vec::new();
-            self.queued = 0;
-            self.written = 0;
-        }
+        self.out.release();
     }
 
     /// Bytes the session's buffers hold allocated (a message handed out
     /// with no copy keeps its share of the read buffer alive apart from
     /// this): for watching memory per connection.
     pub fn buffer_capacity(&self) -> usize {
-        self.input.capacity() + self.partial.capacity() + self.output.capacity()
+        self.input.capacity() + self.partial.capacity() + self.out.capacity()
     }
 
     /// The protocol state.
@@ -706,28 +763,16 @@ impl Session {
     /// room; what does not fit waits in the connection, bounded.
     fn queue_protocol(&mut self) {
         while self.unsent() < self.buffers.max_unsent {
-            self.compact();
-            let mut out = Output { buf: &mut self.output, queued: &mut self.queued };
             let conn = &mut self.conn;
-            match out.encode_optional(256, |buf| conn.poll_transmit(buf)) {
+            match self.out.encode_optional(256, |buf| conn.poll_transmit(buf)) {
                 Ok(true) => {}
                 Ok(false) | Err(_) => break,
             }
         }
     }
 
-    /// Move unsent bytes to the front once most of the buffer is written.
-    fn compact(&mut self) {
-        if self.written > 0 && self.written >= self.output.len() / 2 {
-            self.output.copy_within(self.written..self.queued, 0);
-            self.queued -= self.written;
-            self.written = 0;
-        }
-    }
-
     fn discard_output(&mut self) {
-        self.queued = 0;
-        self.written = 0;
+        self.out.clear();
     }
 }
 
@@ -763,44 +808,5 @@ fn message(kind: DataKind, bytes: Bytes) -> Incoming {
     match kind {
         DataKind::Text => Incoming::Text(Utf8Bytes::from_validated(bytes)),
         DataKind::Binary => Incoming::Binary(bytes),
-    }
-}
-
-/// The write buffer, borrowed apart from the connection.
-struct Output<'a> {
-    buf: &'a mut Vec<u8>,
-    queued: &'a mut usize,
-}
-
-impl Output<'_> {
-    /// Append what `write` puts into room of `room` bytes (more if it asks).
-    fn encode(
-        &mut self,
-        room: usize,
-        mut write: impl FnMut(&mut [u8]) -> Result<usize, Error>,
-    ) -> Result<(), Error> {
-        self.encode_optional(room, |buf| write(buf).map(Some)).map(|_| ())
-    }
-
-    fn encode_optional(
-        &mut self,
-        mut room: usize,
-        mut write: impl FnMut(&mut [u8]) -> Result<Option<usize>, Error>,
-    ) -> Result<bool, Error> {
-        loop {
-            let end = self.queued.saturating_add(room);
-            if self.buf.len() < end {
-                self.buf.resize(end, 0); // zeroes new room only, once
-            }
-            match write(&mut self.buf[*self.queued..]) {
-                Ok(Some(n)) => {
-                    *self.queued += n;
-                    return Ok(true);
-                }
-                Ok(None) => return Ok(false),
-                Err(Error::BufferTooSmall { needed }) if needed > room => room = needed,
-                Err(e) => return Err(e),
-            }
-        }
     }
 }

@@ -8,7 +8,8 @@ use crate::io::{MemStream, SinkStream};
 use crate::workloads::{self, Messages, Sink, Tally, Workload, OUT_BUF, READ_BUF};
 
 /// The crates, in table order.
-pub const CRATES: [&str; 4] = ["wscore", "tungstenite", "fastwebsockets", "tokio-websockets"];
+pub const CRATES: [&str; 5] =
+    ["wscore", "wscore session", "tungstenite", "fastwebsockets", "tokio-websockets"];
 
 /// Limits every crate is given, wscore's defaults: 64 MiB per message, 16
 /// MiB per frame where a crate has that limit.
@@ -34,8 +35,9 @@ impl Ctx {
 pub fn decode(which: usize, w: &Workload, stream: &[u8], ctx: &mut Ctx) -> Result<Tally, String> {
     match which {
         0 => Ok(workloads::wscore_decode(wscore::Role::Server, stream, &mut ctx.read_buf)),
-        1 => decode_tungstenite(w, stream),
-        2 => ctx.rt.block_on(decode_fastwebsockets(w, stream)),
+        1 => Ok(workloads::wscore_session_decode(stream)),
+        2 => decode_tungstenite(w, stream),
+        3 => ctx.rt.block_on(decode_fastwebsockets(w, stream)),
         _ => ctx.rt.block_on(decode_tokio_websockets(w, stream)),
     }
 }
@@ -53,8 +55,12 @@ pub fn encode(
             workloads::wscore_encode(wscore::Role::Client, messages, &mut ctx.out_buf, sink);
             Ok(())
         }
-        1 => encode_tungstenite(pre, sink),
-        2 => ctx.rt.block_on(encode_fastwebsockets(messages, sink)),
+        1 => {
+            workloads::wscore_session_encode(messages, sink);
+            Ok(())
+        }
+        2 => encode_tungstenite(pre, sink),
+        3 => ctx.rt.block_on(encode_fastwebsockets(messages, sink)),
         _ => ctx.rt.block_on(encode_tokio_websockets(pre, sink)),
     }
 }

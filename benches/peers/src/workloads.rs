@@ -363,6 +363,61 @@ pub fn wscore_decode_with(mut conn: Connection, stream: &[u8], buf: &mut [u8]) -
     tally
 }
 
+/// Whole messages through `wscore::session::Session`, as the tokio driver
+/// gets them: each read appends at most 64 KiB (a socket's worth) and at
+/// most the room the session reserved (as `read_buf` does), and every
+/// message comes out whole, lent from that buffer when it came in one
+/// frame.
+///
+/// # Panics
+///
+/// On a protocol error or an event other than a message.
+pub fn wscore_session_decode(stream: &[u8]) -> Tally {
+    use wscore::session::{Buffers, Incoming, Session};
+    let conn = Connection::with_seed(Role::Server, Config::default(), [0; 32]);
+    let mut session = Session::new(conn, Buffers::DEFAULT);
+    let mut tally = Tally::default();
+    let mut src = 0;
+    while src < stream.len() {
+        let buf = session.read_buffer();
+        let n = (buf.capacity() - buf.len()).min(READ_BUF).min(stream.len() - src);
+        buf.extend_from_slice(&stream[src..src + n]);
+        src += n;
+        while let Some(incoming) = session.next_incoming(Instant(0)).expect("a valid stream") {
+            match incoming {
+                Incoming::Text(text) => tally.add(true, text.as_bytes()),
+                Incoming::Binary(data) => tally.add(false, &data),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    tally
+}
+
+/// Every message sent whole through a client `Session`, corked: its write
+/// buffer goes to `sink` when the next frame would take it past
+/// `max_unsent` (1 MiB), as a driver writes.
+pub fn wscore_session_encode(messages: &Messages, sink: &mut Sink) {
+    use wscore::session::{Buffers, Session};
+    let conn = Connection::with_seed(Role::Client, Config::default(), [7; 32]);
+    let mut session = Session::new(conn, Buffers::DEFAULT);
+    let mut send = |frame: Outgoing<'_>| loop {
+        match session.send(frame) {
+            Err(wscore::Error::Backpressure { .. }) => {
+                sink.write(session.data_to_send());
+                let n = session.unsent();
+                session.advance(n);
+            }
+            other => break other.expect("a valid message"),
+        }
+    };
+    match messages {
+        Messages::Text(texts) => texts.iter().for_each(|t| send(Outgoing::Text(t))),
+        Messages::Binary(data) => data.iter().for_each(|b| send(Outgoing::Binary(b))),
+    }
+    sink.write(session.data_to_send());
+}
+
 /// The transport's part of [`wscore_decode`] alone: the stream copied into
 /// `buf`, `buf.len()` bytes at a time. Returns a byte of each copy.
 pub fn copy_only(stream: &[u8], buf: &mut [u8]) -> u64 {
