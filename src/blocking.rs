@@ -131,7 +131,7 @@ impl WebSocket<TcpStream> {
     /// [`Error::Handshake`] for a request that is not a valid WebSocket
     /// upgrade (the rejection has been sent), [`Error::Io`].
     pub fn accept(stream: TcpStream) -> Result<Self, Error> {
-        WebSocket::accept_with(stream, &ServerOptions::default())
+        WebSocket::accept_with(stream, &ServerOptions::DEFAULT)
     }
 
     /// [`accept`](Self::accept) with subprotocols, an `Origin` check and a
@@ -252,13 +252,7 @@ impl<S: Read + Write> WebSocket<S> {
         session.receive_data(prefix);
         let mut ws = WebSocket::wrap(stream, session, set_read_timeout);
         loop {
-            let outcome = match ws.session.handshake(ws.clock.now()) {
-                Ok(Handshake::Request) => ws.session.accept(options).map(|()| true),
-                Ok(Handshake::Done) => Ok(true),
-                Ok(Handshake::Pending) => Ok(false),
-                Err(e) => Err(e),
-            };
-            match outcome {
+            match ws.session.serve_handshake(ws.clock.now(), options) {
                 Ok(true) => {
                     ws.flush()?; // the 101
                     return Ok(ws);

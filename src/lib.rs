@@ -91,7 +91,7 @@
 //!
 //! Every limit is a [`Config`] field: frame payload (16 MiB), message size
 //! (64 MiB), control payloads (125 bytes, fixed by the RFC), the closing
-//! handshake (5 s). A [`Connection`] holds its state inline, 528 bytes at
+//! handshake (5 s). A [`Connection`] holds its state inline, 536 bytes at
 //! most, whatever the peer sends; permessage-deflate's, when negotiated, is
 //! allocated once per connection (see [`deflate`]).
 #![no_std]

@@ -8,7 +8,7 @@
 //!
 //! The stream runs ChaCha with 12 rounds (as `rand`'s `StdRng` does; the best
 //! known attacks reach 7) and keeps 32 bytes of each block, eight mask keys:
-//! a trade of a little speed for a connection that fits in 512 bytes.
+//! a trade of a little speed for a small connection (536 bytes in all).
 
 /// Rounds per block.
 const ROUNDS: usize = 12;

@@ -116,8 +116,7 @@ pub async fn connect_with(
         extra_headers: options.headers,
         ..ClientRequest::new(url.authority, url.resource)
     };
-    let session = Session::client(options.config, &request, options.buffers)?;
-    client_handshake(Inner::new(stream, session)).await
+    client_handshake(Inner::client(stream, options.config, &request, options.buffers)?).await
 }
 
 /// Run the client handshake over any stream (a TLS stream, say).
@@ -130,12 +129,11 @@ pub async fn client<S: AsyncRead + AsyncWrite + Unpin>(
     request: &ClientRequest<'_>,
     config: Config,
 ) -> Result<WebSocket<S>, Error> {
-    let session = Session::client(config, request, Buffers::DEFAULT)?;
-    client_handshake(Inner::new(stream, session)).await
+    client_handshake(Inner::client(stream, config, request, Buffers::DEFAULT)?).await
 }
 
 async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
-    mut inner: Inner<S>,
+    mut inner: Box<Inner<S>>,
 ) -> Result<WebSocket<S>, Error> {
     inner.flush().await?; // the request
     loop {
@@ -154,7 +152,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
 ///
 /// As for [`blocking::WebSocket::accept`](crate::blocking::WebSocket::accept).
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocket<S>, Error> {
-    accept_with(stream, &[], &ServerOptions::default()).await
+    accept_with(stream, &[], &ServerOptions::DEFAULT).await
 }
 
 /// [`accept`] with subprotocols, an `Origin` check and a config, after
@@ -168,17 +166,9 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     prefix: &[u8],
     options: &ServerOptions<'_>,
 ) -> Result<WebSocket<S>, Error> {
-    let mut session = Session::server(options.config, options.buffers);
-    session.receive_data(prefix);
-    let mut inner = Inner::new(stream, session);
+    let mut inner = Inner::server(stream, prefix, options);
     loop {
-        let outcome = match inner.session.handshake(inner.clock.now()) {
-            Ok(Handshake::Request) => inner.session.accept(options).map(|()| true),
-            Ok(Handshake::Done) => Ok(true),
-            Ok(Handshake::Pending) => Ok(false),
-            Err(e) => Err(e),
-        };
-        match outcome {
+        match inner.session.serve_handshake(inner.clock.now(), options) {
             Ok(true) => {
                 inner.flush().await?; // the 101
                 return Ok(WebSocket { inner });
@@ -210,8 +200,26 @@ struct Inner<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
-    fn new(io: S, session: Session) -> Self {
-        Inner { io, session, clock: Clock::start(), sleep: None, ended: false }
+    fn new(io: S, session: Session) -> Box<Self> {
+        Box::new(Inner { io, session, clock: Clock::start(), sleep: None, ended: false })
+    }
+
+    /// A server waiting for the request, after `prefix`. (Made outside the
+    /// handshake's future, which then holds only the box.)
+    fn server(io: S, prefix: &[u8], options: &ServerOptions<'_>) -> Box<Self> {
+        let mut session = Session::server(options.config, options.buffers);
+        session.receive_data(prefix);
+        Inner::new(io, session)
+    }
+
+    /// A client with its request queued.
+    fn client(
+        io: S,
+        config: Config,
+        request: &ClientRequest<'_>,
+        buffers: Buffers,
+    ) -> Result<Box<Self>, Error> {
+        Ok(Inner::new(io, Session::client(config, request, buffers)?))
     }
 
     /// The next message or control frame; `None` once the connection is
@@ -356,7 +364,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 /// A WebSocket over an async stream. [`split`](Self::split) it to read and
 /// write from different tasks.
 pub struct WebSocket<S> {
-    inner: Inner<S>,
+    /// Boxed: a task that holds a WebSocket (and its handshake's future)
+    /// stays small, and an idle connection costs little more than its state.
+    inner: Box<Inner<S>>,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -445,7 +455,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// A reader and a writer that can live in different tasks.
     pub fn split(self) -> (Reader<S>, Writer<S>) {
-        let shared = Arc::new(Shared(Mutex::new(self.inner)));
+        let shared = Arc::new(Shared(Mutex::new(*self.inner)));
         (Reader { shared: Arc::clone(&shared) }, Writer { shared })
     }
 }

@@ -143,10 +143,10 @@ proptest! {
                         6 => Outgoing::Close(if fin { None } else { Some(CloseFrame { code: CloseCode(code), reason: std::str::from_utf8(&p[..len.min(125)]).unwrap() }) }),
                         _ => {
                             let kind = if fin { DataKind::Text } else { DataKind::Binary };
-                            if let Ok(h) = s.conn.encode_header(kind, len as u64, true) {
+                            if let Ok(h) = s.conn.sender().encode_header(kind, len as u64, true) {
                                 s.sent.extend_from_slice(h.as_bytes());
                                 let mut body = p.to_vec();
-                                s.conn.mask_payload(&mut body).unwrap();
+                                s.conn.sender().mask_payload(&mut body).unwrap();
                                 s.sent.extend(body);
                             }
                             continue;

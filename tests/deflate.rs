@@ -339,14 +339,17 @@ fn streamed_frames_never_mix_with_compressed_ones() {
     let fragment = |fin| Outgoing::Fragment { kind: DataKind::Binary, payload: &piece, fin };
     // A compressed first fragment cannot be continued by `encode_header`.
     let mut wire = encode(&mut client, fragment(false)).unwrap();
-    assert_eq!(client.encode_header(DataKind::Binary, 64, true), Err(Error::CompressedMessageOpen));
+    assert_eq!(
+        client.sender().encode_header(DataKind::Binary, 64, true),
+        Err(Error::CompressedMessageOpen)
+    );
     wire.extend(encode(&mut client, fragment(true)).unwrap());
     // A streamed message after it is plain, all its frames.
-    let header = client.encode_header(DataKind::Binary, 64, false).unwrap();
+    let header = client.sender().encode_header(DataKind::Binary, 64, false).unwrap();
     assert_eq!(header.as_bytes()[0], 0x02, "no RSV1");
     wire.extend_from_slice(header.as_bytes());
     let mut body = piece.clone();
-    client.mask_payload(&mut body).unwrap();
+    client.sender().mask_payload(&mut body).unwrap();
     wire.extend(body);
     let last = encode(&mut client, fragment(true)).unwrap();
     assert_eq!(last[0], 0x80, "a plain continuation");

@@ -94,14 +94,29 @@ fn whole_frames_wait_for_all_their_bytes_and_say_how_many() {
     assert_eq!((d.consumed, d.needed, d.event.is_none()), (0, 2, true), "the header's 2 bytes");
     input = frame[..50].to_vec();
     let d = client.read(&mut input, Instant(0)).unwrap();
-    assert_eq!((d.consumed, d.needed, d.event.is_none()), (0, 204, true), "the whole frame");
-    input = frame.clone();
+    assert_eq!((d.consumed, d.needed, d.event.is_none()), (4, 200, true), "the whole payload");
+    input = frame[4..].to_vec();
     let d = client.read(&mut input, Instant(0)).unwrap();
-    assert_eq!(d.consumed, 204);
+    assert_eq!(d.consumed, 200);
     assert_eq!(
         d.event,
         Some(Event::Data { kind: DataKind::Binary, payload: &[7; 200][..], fin: true })
     );
+}
+
+#[test]
+fn a_frame_read_whole_still_fails_fast_on_bad_utf8() {
+    // Autobahn 6.4.3: the bad byte must end the connection before the rest
+    // of the frame arrives.
+    let mut server = connection(Role::Server, Config::default());
+    server.set_whole_frame_limit(1 << 20);
+    let mut text = "κόσμε".repeat(100).into_bytes();
+    text[20] = 0xFF;
+    let frame = from_client(0x81, &text);
+    let mut feeder = Feeder::new();
+    assert!(feeder.push(&mut server, &frame[..10]));
+    assert!(!feeder.push(&mut server, &frame[10..40]), "failed at the bad byte");
+    assert_eq!(feeder.events, vec![Ev::Err(Error::Protocol(wscore::ProtocolError::InvalidUtf8))]);
 }
 
 #[test]
@@ -141,8 +156,6 @@ fn control_frames_between_whole_fragments_keep_their_order() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
     /// With whole frames on, any split of the input gives the same events,
     /// and every frame within the limit arrives as exactly one piece.
     #[test]
@@ -173,7 +186,7 @@ proptest! {
 fn nothing_lands_inside_a_streamed_payload() {
     let mut server = connection(Role::Server, Config::default());
     events(&mut server, &from_client(0x89, b"ping"));
-    let header = server.encode_header(DataKind::Binary, 10, true).unwrap();
+    let header = server.sender().encode_header(DataKind::Binary, 10, true).unwrap();
     assert_eq!(header.as_bytes(), [0x82, 10]);
     let mut out = [0u8; 256];
     // The Pong waits; other sends are refused while bytes are owed.
@@ -183,13 +196,16 @@ fn nothing_lands_inside_a_streamed_payload() {
         Err(Error::PayloadInProgress { remaining: 10 })
     );
     assert_eq!(
-        server.encode_header(DataKind::Binary, 1, true),
+        server.sender().encode_header(DataKind::Binary, 1, true),
         Err(Error::PayloadInProgress { remaining: 10 })
     );
-    server.payload_sent(4).unwrap();
+    server.sender().payload_sent(4).unwrap();
     assert_eq!(server.sender().payload_remaining(), 6);
-    assert_eq!(server.payload_sent(7), Err(Error::PayloadOverrun { remaining: 6, len: 7 }));
-    server.payload_sent(6).unwrap();
+    assert_eq!(
+        server.sender().payload_sent(7),
+        Err(Error::PayloadOverrun { remaining: 6, len: 7 })
+    );
+    server.sender().payload_sent(6).unwrap();
     // Done: the Pong goes out, then anything else.
     let n = server.poll_transmit(&mut out).unwrap().unwrap();
     assert_eq!(&out[..n], b"\x8a\x04ping");
@@ -200,21 +216,25 @@ fn nothing_lands_inside_a_streamed_payload() {
 fn a_client_masks_a_streamed_payload_across_pieces_and_may_not_skip_it() {
     let mut client = connection(Role::Client, Config::default());
     let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
-    let header = client.encode_header(DataKind::Binary, payload.len() as u64, true).unwrap();
-    assert_eq!(client.payload_sent(1), Err(Error::PayloadNotMasked));
+    let header =
+        client.sender().encode_header(DataKind::Binary, payload.len() as u64, true).unwrap();
+    assert_eq!(client.sender().payload_sent(1), Err(Error::PayloadNotMasked));
     let mut wire = header.as_bytes().to_vec();
     let mut out = [0u8; 333];
     for (i, chunk) in payload.chunks(333).enumerate() {
         if i % 2 == 0 {
-            let n = client.copy_payload(&mut out, chunk).unwrap();
+            let n = client.sender().copy_payload(&mut out, chunk).unwrap();
             wire.extend_from_slice(&out[..n]);
         } else {
             let mut piece = chunk.to_vec();
-            client.mask_payload(&mut piece).unwrap();
+            client.sender().mask_payload(&mut piece).unwrap();
             wire.extend_from_slice(&piece);
         }
     }
-    assert_eq!(client.mask_payload(&mut [0]), Err(Error::PayloadOverrun { remaining: 0, len: 1 }));
+    assert_eq!(
+        client.sender().mask_payload(&mut [0]),
+        Err(Error::PayloadOverrun { remaining: 0, len: 1 })
+    );
     assert_eq!(client_frames(&wire), vec![Ev::binary(&payload)]);
 }
 

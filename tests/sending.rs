@@ -130,11 +130,12 @@ fn header_only_encoding_for_large_payloads() {
     for role in [Role::Client, Role::Server] {
         let mut conn = connection(role, Config::default());
         let payload: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
-        let header = conn.encode_header(DataKind::Binary, payload.len() as u64, true).unwrap();
+        let header =
+            conn.sender().encode_header(DataKind::Binary, payload.len() as u64, true).unwrap();
         let mut wire = header.as_bytes().to_vec();
         for chunk in payload.chunks(4093) {
             let mut piece = chunk.to_vec();
-            conn.mask_payload(&mut piece).unwrap();
+            conn.sender().mask_payload(&mut piece).unwrap();
             wire.extend_from_slice(&piece);
         }
         let got = match role {
@@ -165,10 +166,10 @@ fn whole_round_trip_at_the_length_boundaries() {
 fn header_only_encoding_refuses_lengths_a_frame_cannot_carry() {
     let mut conn = server();
     assert_eq!(
-        conn.encode_header(DataKind::Binary, 1 << 63, true).err(),
+        conn.sender().encode_header(DataKind::Binary, 1 << 63, true).err(),
         Some(Error::PayloadTooLong { len: 1 << 63 })
     );
-    assert!(conn.encode_header(DataKind::Binary, (1 << 63) - 1, true).is_ok());
+    assert!(conn.sender().encode_header(DataKind::Binary, (1 << 63) - 1, true).is_ok());
 }
 
 #[test]
@@ -179,8 +180,8 @@ fn header_only_text_pieces_do_not_confuse_the_utf8_check() {
         Outgoing::Fragment { kind: DataKind::Text, payload: b"\xE2", fin: false },
     )
     .unwrap();
-    let header = conn.encode_header(DataKind::Text, 2, false).unwrap();
-    conn.payload_sent(2).unwrap(); // the server's payload goes out as it is
+    let header = conn.sender().encode_header(DataKind::Text, 2, false).unwrap();
+    conn.sender().payload_sent(2).unwrap(); // the server's payload goes out as it is
     let last =
         encode(&mut conn, Outgoing::Fragment { kind: DataKind::Text, payload: b"a", fin: true })
             .unwrap();

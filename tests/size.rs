@@ -2,8 +2,8 @@
 //! the whole state is inline, with no heap.
 
 #[test]
-fn connection_fits_in_528_bytes() {
+fn connection_fits_in_536_bytes() {
     let size = core::mem::size_of::<wscore::Connection>();
     println!("size_of::<Connection>() = {size}");
-    assert!(size <= 528, "Connection grew to {size} bytes");
+    assert!(size <= 536, "Connection grew to {size} bytes");
 }

@@ -144,24 +144,29 @@ impl Connection {
 
     /// Hand out data frames with a payload of at most `limit` bytes whole,
     /// as one [`Event::Data`](crate::Event::Data) lent from the input:
-    /// [`read`](Self::read) then waits until such a frame is all in the
-    /// input, saying in [`Decoded::needed`] how many bytes that takes, so a
-    /// single-frame message (the common case) arrives in one piece, with no
-    /// copy. Larger frames stream in pieces as their bytes arrive, so memory
-    /// stays bounded by what the caller chooses. The default, 0, streams
-    /// every frame, and any input buffer of 14 bytes or more works. Kept up
-    /// to `u32::MAX`.
+    /// once such a frame's header is read, [`read`](Self::read) consumes no
+    /// more of it until its whole payload is in the input, and says in
+    /// [`Decoded::needed`] how many bytes that takes, so a single-frame
+    /// message (the common case) arrives in one piece, with no copy. The
+    /// bytes that arrived meanwhile are unmasked and checked in place as
+    /// they come (bad UTF-8 still fails at once): hand them back unchanged
+    /// with the rest. Larger frames stream in pieces as their bytes
+    /// arrive, so memory stays bounded by what the caller chooses. The
+    /// default, 0, streams every frame, and any input buffer of 14 bytes or
+    /// more works. Compressed frames (permessage-deflate) always stream.
+    /// Kept up to `u32::MAX`.
     ///
     /// ```
-    /// use wscore::{Config, Connection, Event, Instant, Role};
+    /// use wscore::{Config, Connection, DataKind, Event, Instant, Role};
     /// let mut client = Connection::new(Role::Client, Config::default());
     /// client.set_whole_frame_limit(64 * 1024);
     /// let mut input = vec![0x82, 0x04, 1, 2]; // a 4-byte binary frame, half there
     /// let d = client.read(&mut input, Instant(0))?;
-    /// assert_eq!((d.consumed, d.needed, d.event), (0, 6, None)); // wait for all 6 bytes
+    /// assert_eq!((d.consumed, d.needed, d.event), (2, 4, None)); // the header; 4 bytes wanted
+    /// input.drain(..2);
     /// input.extend_from_slice(&[3, 4]);
     /// let d = client.read(&mut input, Instant(0))?;
-    /// assert_eq!(d.event, Some(Event::Data { kind: wscore::DataKind::Binary, payload: &[1, 2, 3, 4][..], fin: true }));
+    /// assert_eq!(d.event, Some(Event::Data { kind: DataKind::Binary, payload: &[1, 2, 3, 4][..], fin: true }));
     /// # Ok::<(), wscore::Error>(())
     /// ```
     pub fn set_whole_frame_limit(&mut self, limit: usize) {

@@ -28,10 +28,10 @@ pub struct Decoded<'c, 'b> {
     pub consumed: usize,
     /// With no event: how many bytes the input must hold, counted from its
     /// front once the `consumed` ones are dropped, before the next call can
-    /// make progress. A frame handed out whole (`Config::whole_frame_limit`)
-    /// asks for all of its bytes at once, so the caller can size its buffer
-    /// for it; otherwise this is small (the rest of a header, or 1). It is
-    /// 0 when there is an event.
+    /// make progress. A frame read whole
+    /// ([`Connection::set_whole_frame_limit`]) asks for its whole payload,
+    /// so the caller can size its buffer for it at once; otherwise this is
+    /// small (the rest of a header, or 1). It is 0 when there is an event.
     pub needed: usize,
     /// What happened, if anything. `None` means the input held no whole
     /// event: read more bytes from the transport, append them to what was not
@@ -75,6 +75,12 @@ struct InFrame {
     remaining: u64,
     /// Payload bytes already read, modulo 4: where the mask continues.
     phase: u8,
+    /// Read whole (`Config`'s whole-frame limit): the payload is handed out
+    /// once it is all in the input, and is not consumed before.
+    whole: bool,
+    /// Of a frame read whole: payload bytes at the front of the input
+    /// already unmasked and checked.
+    ahead: u32,
 }
 
 /// What the connection tells the decoder about itself.
@@ -122,13 +128,8 @@ impl Receiver {
                         if let Err(e) = self.check_header(&header, cx) {
                             return (pos, Step::Violation(e));
                         }
-                        if let Some(frame_len) = wait_for_whole(&header, len, cx.limits) {
-                            if input.len() - pos < frame_len {
-                                return (pos, Step::Need(frame_len));
-                            }
-                        }
                         pos += len;
-                        let frame = self.start_frame(&header);
+                        let frame = self.start_frame(&header, cx.limits);
                         #[cfg(feature = "deflate")]
                         {
                             self.frame = Some(frame);
@@ -144,6 +145,12 @@ impl Receiver {
                     Err(e) => return (pos, Step::Violation(e)),
                 },
             };
+            if frame.whole {
+                match self.whole_step(frame, input, &mut pos, cx) {
+                    Some(step) => return (pos, step),
+                    None => continue, // a frame discarded after our Close
+                }
+            }
             let available = input.len() - pos;
             let len = usize::try_from(frame.remaining).map_or(available, |r| r.min(available));
             let piece = &mut input[pos..pos + len];
@@ -215,7 +222,50 @@ impl Receiver {
         Ok(())
     }
 
-    fn start_frame(&mut self, header: &FrameHeader) -> InFrame {
+    /// A frame read whole: unmask and check the payload bytes that arrived
+    /// since the last call, in place and without consuming them (fail fast
+    /// on bad UTF-8), and hand the payload out once it is all there. `None`
+    /// when the frame is done but discarded (after our Close).
+    fn whole_step(
+        &mut self,
+        mut frame: InFrame,
+        input: &mut [u8],
+        pos: &mut usize,
+        cx: &Context<'_>,
+    ) -> Option<Step> {
+        // At most `whole_frame_limit`, a `u32`: fits a `usize`.
+        let remaining = frame.remaining as usize;
+        let end = remaining.min(input.len() - *pos);
+        let seen = *pos + frame.ahead as usize;
+        if let Some(key) = frame.mask {
+            let fresh = &mut input[seen..*pos + end];
+            frame.phase = apply_mask(fresh, key, usize::from(frame.phase)) as u8;
+        }
+        let kind = self.message.unwrap_or(DataKind::Binary);
+        let done = end == remaining;
+        let fin = done && frame.fin;
+        if kind == DataKind::Text && !cx.closing {
+            if let Err(e) = check_text(&mut self.utf8, &input[seen..*pos + end], fin) {
+                return Some(Step::Violation(e));
+            }
+        }
+        frame.ahead = end as u32;
+        if !done {
+            self.frame = Some(frame);
+            return Some(Step::Need(remaining)); // the payload, from its first byte
+        }
+        self.frame = None;
+        *pos += remaining;
+        if fin {
+            self.message = None;
+        }
+        if cx.closing {
+            return None; // after our Close, data is discarded (RFC 6455 section 1.4)
+        }
+        Some(Step::Data { start: *pos - remaining, len: remaining, fin, kind })
+    }
+
+    fn start_frame(&mut self, header: &FrameHeader, limits: &Limits) -> InFrame {
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 let kind =
@@ -230,12 +280,18 @@ impl Receiver {
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.len = 0,
         }
+        let whole = !header.opcode.is_control()
+            && header.payload_len != 0
+            && header.payload_len <= u64::from(limits.whole_frame_limit)
+            && !self.compressed_message(); // inflated into the connection anyway
         InFrame {
             opcode: header.opcode,
             fin: header.fin,
             mask: header.mask,
             remaining: header.payload_len,
             phase: 0,
+            whole,
+            ahead: 0,
         }
     }
 
@@ -262,6 +318,12 @@ impl Receiver {
         done
     }
 
+    /// Whether the open message is compressed (never, without `deflate`).
+    #[cfg(not(feature = "deflate"))]
+    fn compressed_message(&self) -> bool {
+        false
+    }
+
     /// RSV bits: all clear, but for RSV1 on the first frame of a message
     /// when permessage-deflate is on.
     #[cfg(not(feature = "deflate"))]
@@ -271,16 +333,6 @@ impl Receiver {
             bits => Err(ProtocolError::ReservedBits(bits)),
         }
     }
-}
-
-/// With `Config::whole_frame_limit`, the length of a data frame (header and
-/// payload) to wait for before reading it, when its payload is that small.
-fn wait_for_whole(header: &FrameHeader, header_len: usize, limits: &Limits) -> Option<usize> {
-    let whole = !header.opcode.is_control()
-        && header.payload_len != 0
-        && header.payload_len <= u64::from(limits.whole_frame_limit);
-    let payload = usize::try_from(header.payload_len).ok().filter(|_| whole)?;
-    header_len.checked_add(payload)
 }
 
 /// Feed a piece of a text message to its validator.

@@ -42,7 +42,7 @@ pub enum Outgoing<'a> {
     Close(Option<CloseFrame<'a>>),
 }
 
-/// A frame header ready to send, from [`Connection::encode_header`].
+/// A frame header ready to send, from [`Sender::encode_header`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodedHeader {
     bytes: [u8; MAX_HEADER_LEN],
@@ -529,13 +529,14 @@ impl<'c> Sender<'c> {
     /// use wscore::{Config, Connection, DataKind, Error, Outgoing, Role};
     /// let mut client = Connection::new(Role::Client, Config::default());
     /// let mut out = [0u8; 64];
-    /// let header = client.encode_header(DataKind::Binary, 6, true)?;
+    /// let mut sender = client.sender();
+    /// let header = sender.encode_header(DataKind::Binary, 6, true)?;
     /// assert_eq!(header.as_bytes().len(), 2 + 4);
     /// let mut payload = *b"abcdef";
-    /// client.mask_payload(&mut payload[..4])?;
-    /// assert_eq!(client.encode(Outgoing::Ping(b""), &mut out), Err(Error::PayloadInProgress { remaining: 2 }));
-    /// client.mask_payload(&mut payload[4..])?; // done: other frames may follow
-    /// client.encode(Outgoing::Ping(b""), &mut out)?;
+    /// sender.mask_payload(&mut payload[..4])?;
+    /// assert_eq!(sender.encode(Outgoing::Ping(b""), &mut out), Err(Error::PayloadInProgress { remaining: 2 }));
+    /// sender.mask_payload(&mut payload[4..])?; // done: other frames may follow
+    /// sender.encode(Outgoing::Ping(b""), &mut out)?;
     /// # Ok::<(), wscore::Error>(())
     /// ```
     ///
@@ -628,6 +629,19 @@ impl<'c> Sender<'c> {
 }
 
 impl Connection {
+    /// A whole data message whose text, if it is text, is known to be
+    /// UTF-8 (the session's `Utf8Bytes`).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn encode_data(
+        &mut self,
+        kind: DataKind,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.tx.check_can_send()?;
+        self.tx.encode_message(kind, payload, out)
+    }
+
     /// The sending operations ([`Sender`]) on their own.
     pub fn sender(&mut self) -> Sender<'_> {
         Sender::new(&mut self.tx)
@@ -649,48 +663,6 @@ impl Connection {
     /// As for [`Sender::encode`].
     pub fn encode(&mut self, frame: Outgoing<'_>, out: &mut [u8]) -> Result<usize, Error> {
         self.tx.encode(frame, out)
-    }
-
-    /// [`Sender::encode_header`]: the header of a frame whose payload the
-    /// caller sends itself.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Sender::encode_header`].
-    pub fn encode_header(
-        &mut self,
-        kind: DataKind,
-        len: u64,
-        fin: bool,
-    ) -> Result<EncodedHeader, Error> {
-        self.tx.encode_header(kind, len, fin)
-    }
-
-    /// [`Sender::mask_payload`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`Sender::mask_payload`].
-    pub fn mask_payload(&mut self, piece: &mut [u8]) -> Result<(), Error> {
-        self.tx.mask_payload(piece)
-    }
-
-    /// [`Sender::copy_payload`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`Sender::copy_payload`].
-    pub fn copy_payload(&mut self, dst: &mut [u8], src: &[u8]) -> Result<usize, Error> {
-        self.tx.copy_payload(dst, src)
-    }
-
-    /// [`Sender::payload_sent`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`Sender::payload_sent`].
-    pub fn payload_sent(&mut self, len: usize) -> Result<(), Error> {
-        self.tx.payload_sent(len)
     }
 
     /// [`Sender::poll_transmit`], and before the frames, a server's

@@ -95,7 +95,7 @@ impl Default for Buffers {
 }
 
 /// How a server answers handshakes: the policy [`Session::accept`] applies.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ServerOptions<'a> {
     /// Limits and timers.
     pub config: Config,
@@ -110,6 +110,24 @@ pub struct ServerOptions<'a> {
     pub allowed_origins: Option<&'a [&'a str]>,
     /// More response headers.
     pub headers: &'a [(&'a str, &'a str)],
+}
+
+impl ServerOptions<'_> {
+    /// The defaults, usable in `const` contexts: default limits, any
+    /// origin, no subprotocol, no extra header.
+    pub const DEFAULT: ServerOptions<'static> = ServerOptions {
+        config: Config::DEFAULT,
+        buffers: Buffers::DEFAULT,
+        subprotocols: &[],
+        allowed_origins: None,
+        headers: &[],
+    };
+}
+
+impl Default for ServerOptions<'_> {
+    fn default() -> Self {
+        ServerOptions::DEFAULT
+    }
 }
 
 /// Room kept for a read beyond the frame being waited for: a few small
@@ -355,6 +373,27 @@ impl Session {
         }
     }
 
+    /// (Server) Run the handshake as `options` say: the request is answered
+    /// with [`accept`](Self::accept) as soon as it is all in. `Ok(true)`
+    /// once frames flow, `Ok(false)` while more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`handshake`](Self::handshake) and [`accept`](Self::accept);
+    /// a refusal is queued in [`data_to_send`](Self::data_to_send) either
+    /// way: write it, then close.
+    pub fn serve_handshake(
+        &mut self,
+        now: Instant,
+        options: &ServerOptions<'_>,
+    ) -> Result<bool, Error> {
+        match self.handshake(now)? {
+            Handshake::Request => self.accept(options).map(|()| true),
+            Handshake::Done => Ok(true),
+            Handshake::Pending => Ok(false),
+        }
+    }
+
     /// (Server) The request waiting for [`accept`](Self::accept) or
     /// [`reject`](Self::reject), for the application to read its path,
     /// headers and `Origin`.
@@ -450,7 +489,9 @@ impl Session {
                 }
                 Ok(Decode::Piece) => continue,
                 Ok(Decode::Ready(incoming)) => {
-                    self.queue_protocol();
+                    if matches!(incoming, Incoming::Ping(_) | Incoming::Close(_)) {
+                        self.queue_protocol(); // its Pong, the Close reply
+                    }
                     return Ok(Some(incoming));
                 }
                 Err(e) => {
@@ -613,27 +654,26 @@ impl Session {
         let bytes = message.as_bytes();
         let by_reference =
             bytes.len() >= SHARE_MIN && self.conn.role() == Role::Server && !self.may_compress();
-        if !by_reference {
-            return match message {
-                Message::Text(text) => self.send_text(text),
-                Message::Binary(data) => self.send_binary(data),
-            };
-        }
-        self.check_room(bytes.len())?;
         let kind = match message {
             Message::Text(_) => DataKind::Text,
             Message::Binary(_) => DataKind::Binary,
         };
+        self.check_room(bytes.len())?;
+        if !by_reference {
+            // Text in a `Utf8Bytes` is UTF-8 already: no second check.
+            let room = bytes.len().saturating_add(HEADER_ROOM);
+            return self.out.encode(room, |buf| self.conn.encode_data(kind, bytes, buf));
+        }
         let conn = &mut self.conn;
         let len = bytes.len();
         self.out.encode(HEADER_ROOM, |buf| {
-            let header = conn.encode_header(kind, len as u64, true)?;
+            let header = conn.sender().encode_header(kind, len as u64, true)?;
             let header = header.as_bytes();
             buf[..header.len()].copy_from_slice(header); // `buf` has HEADER_ROOM bytes
             Ok(header.len())
         })?;
         // The payload goes out as it is, right behind its header.
-        self.conn.payload_sent(len)?;
+        self.conn.sender().payload_sent(len)?;
         self.out.push_shared(bytes.clone());
         Ok(())
     }

@@ -75,6 +75,11 @@ impl Receiver {
         }
     }
 
+    /// Whether the open message is compressed.
+    pub(super) fn compressed_message(&self) -> bool {
+        self.deflate.as_deref().is_some_and(|z| z.open)
+    }
+
     /// Whether the next step belongs to a compressed message: output still
     /// inside the inflater, a payload of one of its frames to inflate, or
     /// its tail to feed.
