@@ -133,6 +133,8 @@ impl Default for ServerOptions<'_> {
 /// Room kept for a read beyond the frame being waited for: a few small
 /// frames' worth, what a socket usually has ready.
 const READ_CHUNK: usize = 16 * 1024;
+/// Room for a read during the opening handshake: a typical head.
+const HEAD_CHUNK: usize = 1024;
 /// The most room `read_space` zeroes for one read.
 const MAX_READ: usize = 64 * 1024;
 /// Room taken for a frame header beyond its payload.
@@ -290,7 +292,13 @@ impl Session {
     /// waited for, plus [`READ_CHUNK`] for what follows it, so the buffer
     /// grows once per large frame and never while the frame completes.
     fn read_size(&self) -> usize {
-        self.needed.saturating_sub(self.input.len()).saturating_add(READ_CHUNK)
+        // A handshake head is small: a small buffer for it, so that many
+        // connections in their handshake at once touch little memory.
+        let chunk = match self.conn.state() {
+            State::Handshake => HEAD_CHUNK,
+            _ => READ_CHUNK,
+        };
+        self.needed.saturating_sub(self.input.len()).saturating_add(chunk)
     }
 
     /// The transport reached end of file. What was received before it is

@@ -160,17 +160,27 @@ fn rate(units: f64, scale: f64, s: Stats) -> String {
     format!("{} [{}-{}]", f(r(s.median)), f(r(s.max)), f(r(s.min)))
 }
 
-/// The best working peer's time over wscore's, as "N.NNx", from the
-/// medians (`pick` = `|s| s.median`) or the fastest samples (`|s| s.min`).
-fn ratio_to_best_peer(ok: &[bool], stats: &[Stats], pick: fn(&Stats) -> f64) -> String {
-    let peers = (1..ok.len()).filter(|&i| ok[i]);
+/// The best working peer's time over that of wscore's column `which` (the
+/// core, or the session), as "N.NNx", from the medians (`pick` =
+/// `|s| s.median`) or the fastest samples (`|s| s.min`).
+fn ratio_to_best_peer(
+    ok: &[bool],
+    stats: &[Stats],
+    which: usize,
+    pick: fn(&Stats) -> f64,
+) -> String {
+    let peers = (WSCORE_COLUMNS..ok.len()).filter(|&i| ok[i]);
     let best = peers.map(|i| pick(&stats[i])).fold(f64::INFINITY, f64::min);
-    if ok[0] && best.is_finite() {
-        format!("{:.2}x", best / pick(&stats[0]))
+    if ok[which] && best.is_finite() {
+        format!("{:.2}x", best / pick(&stats[which]))
     } else {
         "n/a".into()
     }
 }
+
+/// The columns that are wscore's (the core, then the session); the peers
+/// follow.
+const WSCORE_COLUMNS: usize = 2;
 
 // ---------------------------------------------------------------------------
 // Tables
@@ -293,9 +303,10 @@ fn decode_section(title: &str, workloads: &[Workload], timer: &Timer, ctx: &mut 
                 alloc_row.push("error".into());
             }
         }
-        let ratio = ratio_to_best_peer(&ok, &stats, |s| s.median);
+        let ratio = ratio_to_best_peer(&ok, &stats, 0, |s| s.median);
         row.push(ratio.clone());
-        row.push(ratio_to_best_peer(&ok, &stats, |s| s.min));
+        row.push(ratio_to_best_peer(&ok, &stats, 0, |s| s.min));
+        row.push(ratio_to_best_peer(&ok, &stats, 1, |s| s.median));
         row.push(rate(bytes, 1e6, stats[CRATES.len()]));
         msg_row.push(ratio);
         rows.push(row);
@@ -306,6 +317,7 @@ fn decode_section(title: &str, workloads: &[Workload], timer: &Timer, ctx: &mut 
     header.extend(CRATES);
     header.push("wscore / best peer");
     header.push("same, fastest samples");
+    header.push("session / best peer");
     header.push("copy alone");
     print_table(&header, &rows);
     println!(
@@ -396,8 +408,9 @@ fn encode_section(title: &str, workloads: &[Workload], timer: &Timer, ctx: &mut 
                 alloc_row.push("error".into());
             }
         }
-        row.push(ratio_to_best_peer(&ok, &stats, |s| s.median));
-        row.push(ratio_to_best_peer(&ok, &stats, |s| s.min));
+        row.push(ratio_to_best_peer(&ok, &stats, 0, |s| s.median));
+        row.push(ratio_to_best_peer(&ok, &stats, 0, |s| s.min));
+        row.push(ratio_to_best_peer(&ok, &stats, 1, |s| s.median));
         row.push(format!("{:.1}", w.messages as f64 / stats[0].median / 1e6));
         rows.push(row);
         alloc_rows.push(alloc_row);
@@ -406,6 +419,7 @@ fn encode_section(title: &str, workloads: &[Workload], timer: &Timer, ctx: &mut 
     header.extend(CRATES);
     header.push("wscore / best peer");
     header.push("same, fastest samples");
+    header.push("session / best peer");
     header.push("wscore Mmsg/s");
     print_table(&header, &rows);
     println!("Allocations per message (one whole encode, connection setup included):\n");

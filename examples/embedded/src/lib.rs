@@ -292,7 +292,7 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
         if room.len() < MAX_HEADER_LEN {
             return Err(Error::OutputFull { needed: MAX_HEADER_LEN });
         }
-        let header = self.conn.encode_header(kind, len, fin)?;
+        let header = self.conn.sender().encode_header(kind, len, fin)?;
         let header = header.as_bytes();
         room[..header.len()].copy_from_slice(header);
         self.output.end += header.len();
@@ -311,7 +311,7 @@ impl<const IN: usize, const OUT: usize> Endpoint<IN, OUT> {
         let piece = &mut room[..n];
         fill(piece);
         // At most what is left of the payload: cannot fail.
-        if self.conn.mask_payload(piece).is_err() {
+        if self.conn.sender().mask_payload(piece).is_err() {
             return 0;
         }
         self.output.end += n;
