@@ -257,7 +257,8 @@ fn a_close_sent_between_clock_readings_times_out_from_the_next_one() {
 fn unflushed_control_replies_stay_bounded() {
     let mut server = connection(Role::Server, Config::default());
     let mut stream = Vec::new();
-    for i in 0..10_000u32 {
+    let pings = if cfg!(miri) { 20 } else { 10_000u32 };
+    for i in 0..pings {
         stream.extend(from_client(0x89, &i.to_be_bytes()));
     }
     stream.extend(from_client(0x88, &1001u16.to_be_bytes()));
@@ -265,7 +266,7 @@ fn unflushed_control_replies_stay_bounded() {
     let replies = transmit(&mut server);
     assert_eq!(
         server_frames(&replies),
-        vec![Ev::Pong(9_999u32.to_be_bytes().to_vec()), Ev::close(1001, "")],
+        vec![Ev::Pong((pings - 1).to_be_bytes().to_vec()), Ev::close(1001, "")],
         "the latest Pong and the Close reply, nothing lost, nothing piled up"
     );
 }
