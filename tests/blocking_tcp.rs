@@ -1470,3 +1470,25 @@ fn a_server_that_never_answers_the_handshake_times_out() {
         silent.join().unwrap();
     });
 }
+
+/// The replies to everything one read delivered go out in one write: ten
+/// messages sent in one packet come back in the client's first read.
+#[test]
+fn replies_to_one_read_are_corked_into_one_write() {
+    bounded(Duration::from_secs(20), || {
+        let server = Server::echo();
+        let mut stream = raw_connect(server.port);
+        let burst: Vec<u8> =
+            (0..10u8).flat_map(|i| raw_frame(0x82, 10, &[i; 10], Some([1, 2, 3, 4]))).collect();
+        stream.write_all(&burst).expect("send ten frames at once");
+        stream.set_read_timeout(Some(IO_LIMIT)).expect("read timeout");
+        let mut replies = [0u8; 240];
+        let n = stream.read(&mut replies).expect("the echoes");
+        let expected: Vec<u8> =
+            (0..10u8).flat_map(|i| raw_frame(0x82, 10, &[i; 10], None)).collect();
+        assert_eq!(&replies[..n], &expected[..], "all ten replies in the first read");
+        stream.write_all(&raw_frame(0x88, 2, &[0x03, 0xE8], Some([1, 2, 3, 4]))).expect("close");
+        drain(&mut stream);
+        server.finish();
+    });
+}
