@@ -270,3 +270,17 @@ fn unflushed_control_replies_stay_bounded() {
         "the latest Pong and the Close reply, nothing lost, nothing piled up"
     );
 }
+
+#[test]
+fn a_caller_that_drops_unconsumed_bytes_gets_no_panic() {
+    let mut client = connection(Role::Client, Config::default());
+    client.set_whole_frame_limit(1000);
+    let frame = raw_frame(0x82, &[7; 500], None);
+    let mut input = frame[..300].to_vec();
+    let d = client.read(&mut input, Instant(0)).unwrap();
+    assert_eq!((d.consumed, d.needed), (4, 500));
+    // Against the rules: hand back fewer bytes than were left.
+    let mut shorter = frame[4..100].to_vec();
+    let d = client.read(&mut shorter, Instant(0)).unwrap();
+    assert_eq!((d.consumed, d.needed, d.event), (0, 500, None));
+}

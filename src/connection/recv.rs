@@ -236,7 +236,9 @@ impl Receiver {
         // At most `whole_frame_limit`, a `u32`: fits a `usize`.
         let remaining = frame.remaining as usize;
         let end = remaining.min(input.len() - *pos);
-        let seen = *pos + frame.ahead as usize;
+        // Bytes already checked; fewer may come back only from a caller who
+        // dropped unconsumed input: no panic then, only garbage in.
+        let seen = (*pos + frame.ahead as usize).min(*pos + end);
         if let Some(key) = frame.mask {
             let fresh = &mut input[seen..*pos + end];
             frame.phase = apply_mask(fresh, key, usize::from(frame.phase)) as u8;
@@ -249,7 +251,7 @@ impl Receiver {
                 return Some(Step::Violation(e));
             }
         }
-        frame.ahead = end as u32;
+        frame.ahead = frame.ahead.max(end as u32);
         if !done {
             self.frame = Some(frame);
             return Some(Step::Need(remaining)); // the payload, from its first byte
