@@ -383,6 +383,21 @@ impl<S: Read + Write> WebSocket<S> {
         self.send_with(|s| s.send_message(message))
     }
 
+    /// Send a [`Prepared`](crate::prepared::Prepared) frame (a server's):
+    /// its shared bytes, framed and compressed once for many connections,
+    /// queued with no copy (corked, as [`send_text`](Self::send_text)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] with [`crate::Error::PreparedByClient`] for a
+    /// client; as for [`send_text`](Self::send_text).
+    pub fn send_prepared(
+        &mut self,
+        frame: &crate::prepared::Prepared<bytes::Bytes>,
+    ) -> Result<(), Error> {
+        self.send_with(|s| s.send_prepared(frame))
+    }
+
     /// Send a Ping (at most 125 bytes of payload); its Pong comes back
     /// through [`read`](Self::read).
     ///

@@ -135,6 +135,38 @@ pub struct ClientOptions<'a> {
     pub connect_timeout: Option<Duration>,
 }
 
+/// What a send does when the connection's write buffer is full
+/// ([`Buffers::max_unsent`] bytes wait to be written): a slow or stuck
+/// peer must not sink a server that sends to many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WhenFull {
+    /// Wait until the peer has taken enough (the default for one writer;
+    /// in a broadcast, one stuck peer holds everyone up).
+    #[default]
+    Wait,
+    /// Fail the send with [`Error::Protocol`]`(`[`crate::Error::Backpressure`]`)`;
+    /// nothing is queued.
+    Fail,
+    /// Close the connection with `code` (1008 "policy violation", or 1013
+    /// "try again later") and `reason`. Nothing more is queued for it; the
+    /// Close goes out behind what is queued, and if the peer does not take
+    /// it within `Config::close_timeout`, the connection is dropped.
+    Close {
+        /// The status sent.
+        code: crate::CloseCode,
+        /// Why (at most 123 bytes).
+        reason: &'static str,
+    },
+    /// Keep only the newest message per `key` until there is room
+    /// ([`Session::send_latest`](crate::session::Session::send_latest)): a
+    /// price feed wants the latest price, not a queue of stale ones. For
+    /// prepared frames.
+    KeepLatest {
+        /// What the message is the latest of: a symbol, a topic.
+        key: u64,
+    },
+}
+
 /// The headers of the (non-101) response at the front of `input`.
 pub(crate) fn response_headers(input: &[u8]) -> Vec<(String, String)> {
     let mut slots = [EMPTY_HEADER; crate::MAX_HANDSHAKE_HEADERS];
@@ -172,7 +204,7 @@ pub(crate) fn io_slices<'a>(
 }
 
 /// The most slices one vectored write takes.
-pub(crate) const WRITE_SLICES: usize = 32;
+pub(crate) const WRITE_SLICES: usize = 64;
 
 /// The session's clock: milliseconds since the connection was made, on a
 /// monotonic clock (`std`'s or tokio's, which tests can pause).

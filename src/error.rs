@@ -244,6 +244,13 @@ pub enum Error {
     /// A client's payload must be masked: pass it through `mask_payload` or
     /// `copy_payload`, not `payload_sent`.
     PayloadNotMasked,
+    /// [`Prepared::from_frame`](crate::prepared::Prepared::from_frame) was
+    /// given something other than one whole, unmasked text or binary frame
+    /// (FIN set, no RSV bit, the payload its header announces, text in UTF-8).
+    InvalidPreparedFrame,
+    /// A client cannot send a prepared frame: its frames are masked, each
+    /// with a key of its own, so none can be shared.
+    PreparedByClient,
     /// (Session) Queuing this frame would take the bytes waiting to be
     /// written past the session's `max_unsent`: write out what is queued
     /// (`data_to_send`, then `advance`) and send again. Nothing was queued.
@@ -350,6 +357,12 @@ impl fmt::Display for Error {
             ),
             Error::PayloadNotMasked => f.write_str(
                 "a client's payload must be masked: use mask_payload or copy_payload, not payload_sent",
+            ),
+            Error::InvalidPreparedFrame => f.write_str(
+                "a prepared frame must be one whole unmasked text or binary frame (FIN set, no RSV bit, the announced length, text in UTF-8)",
+            ),
+            Error::PreparedByClient => f.write_str(
+                "only a server can send a prepared frame: a client masks each frame with a key of its own",
             ),
             Error::Backpressure { unsent, limit } => write!(
                 f,

@@ -116,6 +116,7 @@ mod event;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+pub mod prepared;
 pub mod rng;
 #[cfg(feature = "alloc")]
 pub mod session;

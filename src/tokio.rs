@@ -51,14 +51,16 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Wake, Waker};
+use std::vec::Vec;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use ::tokio::net::TcpStream;
 use ::tokio::time::{Instant as TokioInstant, Sleep};
+use bytes::Bytes;
 
 pub use crate::driver::{
-    Buffers, ClientOptions, CloseInfo, Error, Incoming, Message, ServerOptions, Utf8Bytes,
+    Buffers, ClientOptions, CloseInfo, Error, Incoming, Message, ServerOptions, Utf8Bytes, WhenFull,
 };
 
 use crate::close::CloseCode;
@@ -66,7 +68,8 @@ use crate::config::Config;
 use crate::connection::Outgoing;
 use crate::driver::{client_handshake_error, io_slices, Clock, Epoch, WRITE_SLICES};
 use crate::handshake::ClientRequest;
-use crate::session::{Handshake, Session};
+use crate::prepared::Prepared;
+use crate::session::{Handshake, Latest, Session};
 use crate::url::Url;
 
 impl Epoch for TokioInstant {
@@ -197,11 +200,63 @@ struct Inner<S> {
     sleep: Option<Pin<Box<Sleep>>>,
     /// The stream was shut down, or failed: nothing more is read.
     ended: bool,
+    /// The reader's task while it waits for the peer: a broadcast wakes it
+    /// to write what it queued.
+    reader: Option<Waker>,
+    /// Split: everyone waiting for the stream to take bytes.
+    write_wakers: Option<WriteWakers>,
+}
+
+/// Who waits for the stream to take more bytes, once a WebSocket is split:
+/// the reader (for Pongs and what broadcasts queued) and any writer. A
+/// stream keeps one waker per direction, the last one given, so it is
+/// given this one, which wakes them all.
+struct WriteWakers {
+    waiting: Arc<Waiting>,
+    waker: Waker,
+}
+
+#[derive(Default)]
+struct Waiting(Mutex<Vec<Waker>>);
+
+impl Wake for Waiting {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waiting = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        waiting.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl WriteWakers {
+    fn new() -> Self {
+        let waiting = Arc::new(Waiting::default());
+        WriteWakers { waker: Waker::from(Arc::clone(&waiting)), waiting }
+    }
+
+    /// Count `waker` among those to wake; the waker to give the stream.
+    fn join(&self, waker: &Waker) -> &Waker {
+        let mut waiting = self.waiting.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !waiting.iter().any(|w| w.will_wake(waker)) {
+            waiting.push(waker.clone());
+        }
+        &self.waker
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn new(io: S, session: Session) -> Box<Self> {
-        Box::new(Inner { io, session, clock: Clock::start(), sleep: None, ended: false })
+        Box::new(Inner {
+            io,
+            session,
+            clock: Clock::start(),
+            sleep: None,
+            ended: false,
+            reader: None,
+            write_wakers: None,
+        })
     }
 
     /// A server waiting for the request, after `prefix`. (Made outside the
@@ -319,6 +374,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.session.unsent() == 0 {
             return Poll::Ready(Ok(()));
         }
+        let waker = match &self.write_wakers {
+            Some(wakers) => wakers.join(cx.waker()),
+            None => cx.waker(),
+        };
+        let cx = &mut Context::from_waker(waker);
         while self.session.unsent() > 0 {
             let mut slots = [io::IoSlice::new(&[]); WRITE_SLICES];
             let count = io_slices(&self.session, &mut slots);
@@ -330,6 +390,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
         ready!(Pin::new(&mut self.io).poll_flush(cx))?;
         Poll::Ready(Ok(()))
+    }
+
+    /// Queue a prepared frame under `policy`; the reader writes it (or
+    /// this call does, when no reader waits).
+    fn poll_offer(
+        &mut self,
+        cx: &mut Context<'_>,
+        frame: &Prepared<Bytes>,
+        policy: WhenFull,
+    ) -> Poll<Result<Delivery, Error>> {
+        let idle = self.session.unsent() == 0;
+        let delivery = loop {
+            let offered = match policy {
+                WhenFull::KeepLatest { key } => {
+                    self.session.send_latest(key, frame).map(Into::into)
+                }
+                _ => self.session.send_prepared(frame).map(|()| Delivery::Queued),
+            };
+            match (offered, policy) {
+                (Ok(delivery), _) => break delivery,
+                (Err(crate::Error::Backpressure { .. }), WhenFull::Wait) => {
+                    ready!(self.poll_write_out(cx))?;
+                }
+                (Err(crate::Error::Backpressure { .. }), WhenFull::Close { code, reason }) => {
+                    self.session.close(code, reason)?;
+                    break Delivery::Closed;
+                }
+                (Err(e), _) => return Poll::Ready(Err(e.into())),
+            }
+        };
+        if idle {
+            match &self.reader {
+                Some(reader) => reader.wake_by_ref(),
+                None => {
+                    let _ = self.poll_write_out(cx)?; // the rest waits for the next write
+                }
+            }
+        }
+        Poll::Ready(Ok(delivery))
     }
 
     async fn flush(&mut self) -> Result<(), Error> {
@@ -455,7 +554,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// A reader and a writer that can live in different tasks.
     pub fn split(self) -> (Reader<S>, Writer<S>) {
-        let shared = Arc::new(Shared(Mutex::new(*self.inner)));
+        let mut inner = *self.inner;
+        inner.write_wakers = Some(WriteWakers::new());
+        let shared = Arc::new(Shared(Mutex::new(inner)));
         (Reader { shared: Arc::clone(&shared) }, Writer { shared })
     }
 }
@@ -479,6 +580,20 @@ impl<S> Shared<S> {
     }
 }
 
+impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
+    /// The reader's poll: while it waits, broadcasts wake it to write.
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming, Error>>> {
+        let mut inner = self.lock();
+        let polled = inner.poll_next(cx);
+        match (&polled, &inner.reader) {
+            (Poll::Pending, Some(reader)) if reader.will_wake(cx.waker()) => {}
+            (Poll::Pending, _) => inner.reader = Some(cx.waker().clone()),
+            (Poll::Ready(_), _) => inner.reader = None,
+        }
+        polled
+    }
+}
+
 /// The reading half: messages in, and the protocol's own answers out.
 pub struct Reader<S> {
     shared: Arc<Shared<S>>,
@@ -495,7 +610,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     /// closed. Pongs and the Close reply go out on the way; keepalive Pings
     /// when due. Cancel-safe.
     pub async fn next(&mut self) -> Option<Result<Incoming, Error>> {
-        poll_fn(|cx| self.shared.lock().poll_next(cx)).await
+        poll_fn(|cx| self.shared.poll_read(cx)).await
     }
 
     /// The incoming messages as a [`futures_core::Stream`], for stream
@@ -509,7 +624,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for Reader<S> {
     type Item = Result<Incoming, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.shared.lock().poll_next(cx)
+        self.shared.poll_read(cx)
+    }
+}
+
+impl<S> Drop for Reader<S> {
+    fn drop(&mut self) {
+        self.shared.lock().reader = None; // writers write for themselves now
     }
 }
 
@@ -600,8 +721,135 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
         self.send(&mut |s| s.send(frame)).await
     }
 
+    /// Send a [`Prepared`] frame (a server's): its shared bytes, framed
+    /// and compressed once for every connection, with no copy. Written
+    /// before the call returns, as [`send_text`](Self::send_text).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] with [`crate::Error::PreparedByClient`] for a
+    /// client; as for [`send_text`](Self::send_text).
+    pub async fn send_prepared(&self, frame: &Prepared<Bytes>) -> Result<(), Error> {
+        self.send(&mut |s| s.send_prepared(frame)).await
+    }
+
+    /// Bytes queued and not yet written, and messages held for their key
+    /// ([`WhenFull::KeepLatest`]): what this peer's slowness costs.
+    pub fn backlog(&self) -> (usize, usize) {
+        let inner = self.shared.lock();
+        (inner.session.unsent(), inner.session.held())
+    }
+
+    /// Queue a [`Prepared`] frame for the reader's task to write, corked
+    /// with whatever else it writes; when the write buffer is full, do
+    /// what `policy` says. Returns without waiting for the write (except
+    /// with [`WhenFull::Wait`] and a full buffer). This is what
+    /// [`broadcast`] does for each writer.
+    ///
+    /// A WebSocket whose reader is polled by a task writes what is queued
+    /// from that task, many messages in one write when they pile up; with
+    /// no reader waiting, this call writes what the stream takes at once
+    /// and the rest goes out with the next write.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] with [`crate::Error::Backpressure`] for
+    /// [`WhenFull::Fail`] and a full buffer; as for
+    /// [`send_prepared`](Self::send_prepared).
+    pub async fn offer(
+        &self,
+        frame: &Prepared<Bytes>,
+        policy: WhenFull,
+    ) -> Result<Delivery, Error> {
+        poll_fn(|cx| self.shared.lock().poll_offer(cx, frame, policy)).await
+    }
+
     async fn send(&self, send: &mut SendFn<'_>) -> Result<(), Error> {
         let mut queued = false;
         poll_fn(|cx| self.shared.lock().poll_send(cx, send, &mut queued, false)).await
     }
+}
+
+/// What became of a prepared frame offered to one connection
+/// ([`Writer::offer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Queued to be written.
+    Queued,
+    /// Held as the newest for its key until there is room
+    /// ([`WhenFull::KeepLatest`]).
+    Held,
+    /// Held in place of an older message for its key, now dropped.
+    Replaced,
+    /// The buffer was full: the connection is closing
+    /// ([`WhenFull::Close`]); the frame was not queued.
+    Closed,
+}
+
+impl From<Latest> for Delivery {
+    fn from(latest: Latest) -> Self {
+        match latest {
+            Latest::Queued => Delivery::Queued,
+            Latest::Held => Delivery::Held,
+            Latest::Replaced => Delivery::Replaced,
+        }
+    }
+}
+
+/// What a [`broadcast`] did, connection by connection, summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Broadcast {
+    /// Connections the frame was queued to.
+    pub queued: usize,
+    /// Connections that hold it as the newest for its key
+    /// ([`WhenFull::KeepLatest`]), including those where it replaced an
+    /// older one.
+    pub held: usize,
+    /// Older messages dropped in its favour ([`WhenFull::KeepLatest`]).
+    pub replaced: usize,
+    /// Connections closed because their buffer was full ([`WhenFull::Close`]).
+    pub closed: usize,
+    /// Connections that refused it: closed already, or full with
+    /// [`WhenFull::Fail`].
+    pub failed: usize,
+}
+
+/// Send one [`Prepared`] frame to every writer: each connection queues the
+/// same shared bytes (a reference count, no copy, no encoding, no
+/// compression per connection) and its reader's task writes them, corked
+/// with what else it sends. A connection whose buffer is full is dealt
+/// with as `policy` says; with [`WhenFull::Wait`] this waits for each slow
+/// one in turn.
+///
+/// ```no_run
+/// use wscore::prepared::Prepared;
+/// use wscore::tokio::{broadcast, WhenFull, Writer};
+/// use wscore::CloseCode;
+///
+/// # async fn run(subscribers: Vec<Writer<tokio::net::TcpStream>>) {
+/// let price = Prepared::text(r#"{"BTC":97000}"#);
+/// let slow = WhenFull::Close { code: CloseCode(1013), reason: "too slow" };
+/// let report = broadcast(&subscribers, &price, slow).await;
+/// println!("{} queued, {} closed", report.queued, report.closed);
+/// # }
+/// ```
+pub async fn broadcast<'w, S, W>(writers: W, frame: &Prepared<Bytes>, policy: WhenFull) -> Broadcast
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'w,
+    W: IntoIterator<Item = &'w Writer<S>>,
+{
+    let mut report = Broadcast::default();
+    for writer in writers {
+        match writer.offer(frame, policy).await {
+            Ok(Delivery::Queued) => report.queued += 1,
+            Ok(Delivery::Held) => report.held += 1,
+            Ok(Delivery::Replaced) => {
+                report.held += 1;
+                report.replaced += 1;
+            }
+            Ok(Delivery::Closed) => report.closed += 1,
+            Err(_) => report.failed += 1,
+        }
+    }
+    report
 }

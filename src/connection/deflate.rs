@@ -15,9 +15,11 @@ use crate::deflate::{
     EXTENSION_NAME,
 };
 use crate::error::{BufferTooSmall, Error};
+use crate::event::DataKind;
 use crate::frame::{FrameHeader, OpCode};
 use crate::handshake::{Extensions, HandshakeError, Request};
 use crate::mask::apply_mask;
+use crate::prepared::{Fallback, Prepared, Wire};
 
 /// RSV1: the first frame of a compressed message.
 const RSV1: u8 = 0b100;
@@ -31,11 +33,21 @@ pub(super) struct Deflating {
     compressor: Option<Compressor>,
     /// The fragmented message being sent is compressed.
     compressing_message: bool,
+    /// A shared compressed message went out that the compressor did not
+    /// see: it must forget its context before its next message, whose
+    /// back-references would otherwise miscount.
+    forget_context: bool,
 }
 
 impl Deflating {
     pub(super) fn new(config: DeflateConfig) -> Box<Self> {
-        Box::new(Deflating { config, params: None, compressor: None, compressing_message: false })
+        Box::new(Deflating {
+            config,
+            params: None,
+            compressor: None,
+            compressing_message: false,
+            forget_context: false,
+        })
     }
 
     pub(super) fn config(&self) -> DeflateConfig {
@@ -168,6 +180,31 @@ impl Transmit {
         self.deflate.as_deref().is_some_and(|z| z.compressing_message)
     }
 
+    /// A permessage-deflate connection's choice for a prepared frame: its
+    /// compressed copy when the window fits, or the fallback's; `None` for
+    /// the plain frame.
+    pub(super) fn prepared_wire<'p, B: AsRef<[u8]>>(
+        &mut self,
+        prepared: &'p Prepared<B>,
+        out: &mut [u8],
+    ) -> Result<Option<Wire<'p, B>>, Error> {
+        let Some(z) = self.deflate.as_deref_mut() else { return Ok(None) };
+        let Some(params) = z.params else { return Ok(None) };
+        if let Some(frame) = prepared.compressed_for(params.server_max_window_bits) {
+            // The peer's window now holds a message the compressor never saw.
+            z.forget_context |= !params.server_no_context_takeover && z.compressor.is_some();
+            return Ok(Some(Wire::Frame(frame)));
+        }
+        if prepared.fallback() == Fallback::Plain || z.config.level == 0 {
+            return Ok(None);
+        }
+        let opcode = match prepared.kind() {
+            DataKind::Text => OpCode::Text,
+            DataKind::Binary => OpCode::Binary,
+        };
+        self.write_compressed(opcode, true, prepared.payload(), out).map(|n| Some(Wire::Encoded(n)))
+    }
+
     /// Write a data frame whose payload is `payload` compressed: RSV1 on a
     /// message's first frame, the tail stripped from its last (RFC 7692
     /// section 7.2.1). Checks the room first, for the most the payload can
@@ -188,6 +225,10 @@ impl Transmit {
         };
         let level = z.config.level;
         let compressor = z.compressor.get_or_insert_with(|| Compressor::new(level, bits));
+        if z.forget_context && opcode != OpCode::Continuation {
+            compressor.reset();
+            z.forget_context = false;
+        }
         let bound = compressor.bound(payload.len());
         let mut header = FrameHeader { fin, rsv: 0, opcode, mask: None, payload_len: bound as u64 };
         if role == Role::Client {

@@ -9,6 +9,7 @@ use crate::error::{BufferTooSmall, Error};
 use crate::event::DataKind;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::mask::{apply_mask, copy_and_mask};
+use crate::prepared::{Prepared, Wire};
 use crate::rng::KeyStream;
 use crate::utf8::Utf8Validator;
 
@@ -293,6 +294,27 @@ impl Transmit {
         Ok((key, phase))
     }
 
+    fn send_prepared<'p, B: AsRef<[u8]>>(
+        &mut self,
+        prepared: &'p Prepared<B>,
+        out: &mut [u8],
+    ) -> Result<Wire<'p, B>, Error> {
+        if self.role == Role::Client {
+            return Err(Error::PreparedByClient);
+        }
+        self.check_can_send()?;
+        if self.send_message.is_some() {
+            return Err(Error::MessageInProgress);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(wire) = self.prepared_wire(prepared, out)? {
+            return Ok(wire);
+        }
+        #[cfg(not(feature = "deflate"))]
+        let _ = out;
+        Ok(Wire::Frame(prepared.frame()))
+    }
+
     fn mask_payload(&mut self, piece: &mut [u8]) -> Result<(), Error> {
         if let (Some(key), phase) = self.take_payload(piece.len())? {
             apply_mask(piece, key, phase);
@@ -555,6 +577,50 @@ impl<'c> Sender<'c> {
         fin: bool,
     ) -> Result<EncodedHeader, Error> {
         self.tx.encode_header(kind, len, fin)
+    }
+
+    /// Send a [`Prepared`] frame, framed (and compressed) once for many
+    /// connections: returns what to write, as a [`Wire`]. Usually
+    /// [`Wire::Frame`], the shared bytes themselves, to be written as they
+    /// are; [`Wire::Encoded`] when this permessage-deflate connection
+    /// compressed the payload itself into `out` (the frame's
+    /// [`Fallback::Compress`](crate::prepared::Fallback::Compress); `out`
+    /// is not touched otherwise). See the [`prepared`](crate::prepared)
+    /// module for which copy a connection takes.
+    ///
+    /// ```
+    /// # #[cfg(feature = "alloc")] {
+    /// use wscore::prepared::{Prepared, Wire};
+    /// use wscore::{Config, Connection, Error, Outgoing, DataKind, Role};
+    ///
+    /// let hello = Prepared::text("Hello");
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// let mut sender = server.sender();
+    /// assert_eq!(sender.send_prepared(&hello, &mut [])?, Wire::Frame(hello.frame()));
+    /// // Not in the middle of a fragmented message of this connection's own:
+    /// let mut out = [0u8; 16];
+    /// sender.encode(Outgoing::Fragment { kind: DataKind::Text, payload: b"a", fin: false }, &mut out)?;
+    /// assert_eq!(sender.send_prepared(&hello, &mut []), Err(Error::MessageInProgress));
+    /// # }
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PreparedByClient`] for a client, whose frames are masked;
+    /// [`Error::MessageInProgress`] while a fragmented message is open;
+    /// [`Error::PayloadInProgress`], [`Error::CloseSent`],
+    /// [`Error::Closed`], [`Error::Handshaking`] as for
+    /// [`encode`](Self::encode); with [`Fallback::Compress`], as for
+    /// `encode` too ([`Error::BufferTooSmall`]). Nothing changes on error.
+    ///
+    /// [`Fallback::Compress`]: crate::prepared::Fallback::Compress
+    pub fn send_prepared<'p, B: AsRef<[u8]>>(
+        &mut self,
+        prepared: &'p Prepared<B>,
+        out: &mut [u8],
+    ) -> Result<Wire<'p, B>, Error> {
+        self.tx.send_prepared(prepared, out)
     }
 
     /// Mask the next piece of the payload announced by

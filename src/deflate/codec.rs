@@ -125,6 +125,12 @@ impl Compressor {
         len.saturating_add(11 * flushes + 5 * stored_blocks + 16)
     }
 
+    /// Forget everything seen: the next message refers to nothing before it.
+    pub(crate) fn reset(&mut self) {
+        self.state.reset();
+        self.since_forget = 0;
+    }
+
     /// Compresses `input` into `out` and flushes, so that the output ends on
     /// a byte boundary with the `00 00 ff ff` tail. With `forget`, the
     /// compressor then forgets what it has seen (no context takeover).

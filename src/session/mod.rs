@@ -60,6 +60,7 @@
 mod incoming;
 mod output;
 
+use alloc::collections::VecDeque;
 use alloc::string::String;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -73,6 +74,7 @@ use crate::connection::{Connection, Outgoing, State};
 use crate::error::Error;
 use crate::event::{DataKind, Event};
 use crate::handshake::{AcceptOptions, ClientRequest, Request};
+use crate::prepared::{Prepared, Wire};
 
 /// How much a session buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +161,9 @@ pub struct Session {
     partial: BytesMut,
     /// What waits to be written.
     out: Outbound,
+    /// The newest message per key, held while the write buffer is full
+    /// ([`Session::send_latest`]), in the order the keys were first held.
+    held: VecDeque<(u64, Prepared<Bytes>)>,
     buffers: Buffers,
     peer_close: Option<CloseInfo>,
     subprotocol: Option<String>,
@@ -184,6 +189,7 @@ impl Session {
             partial_kind: None,
             partial: BytesMut::new(),
             out: Outbound::default(),
+            held: VecDeque::new(),
             buffers,
             peer_close: None,
             subprotocol: None,
@@ -686,6 +692,122 @@ impl Session {
         Ok(())
     }
 
+    /// Queue a [`Prepared`] frame, framed (and compressed) once for many
+    /// connections: its shared bytes are queued by reference, with no copy
+    /// and no compression (see [`Sender::send_prepared`] for which copy a
+    /// connection takes). A server's; corked with everything else queued.
+    ///
+    /// ```
+    /// use wscore::prepared::Prepared;
+    /// use wscore::session::{Buffers, Session};
+    /// use wscore::{Config, Connection, Role};
+    ///
+    /// let tick = Prepared::text("tick");
+    /// let mut sessions: Vec<Session> = (0..3)
+    ///     .map(|_| Session::new(Connection::new(Role::Server, Config::default()), Buffers::DEFAULT))
+    ///     .collect();
+    /// for session in &mut sessions {
+    ///     session.send_prepared(&tick)?;
+    ///     assert_eq!(session.data_to_send(), b"\x81\x04tick");
+    /// }
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backpressure`] when the write buffer is full (nothing is
+    /// queued); as for [`Sender::send_prepared`].
+    ///
+    /// [`Sender::send_prepared`]: crate::Sender::send_prepared
+    pub fn send_prepared(&mut self, frame: &Prepared<Bytes>) -> Result<(), Error> {
+        self.check_room(frame.frame().len())?;
+        self.queue_prepared(frame)
+    }
+
+    /// Queue a prepared frame; or, while the write buffer is full (or
+    /// other messages are already held), hold it as the newest message for
+    /// `key`, in place of the one held for that key before. A price feed
+    /// sends each symbol's price with the symbol as the key: a subscriber
+    /// that reads slowly gets the latest price of every symbol when it
+    /// catches up, not a queue of stale ones. Held messages join the write
+    /// buffer as [`advance`](Self::advance) makes room, in the order their
+    /// keys were first held; what is held costs a reference count per key,
+    /// and finding a key scans the keys held.
+    ///
+    /// ```
+    /// use wscore::prepared::Prepared;
+    /// use wscore::session::{Buffers, Latest, Session};
+    /// use wscore::{Config, Connection, Role};
+    ///
+    /// let buffers = Buffers { max_unsent: 8 };
+    /// let mut session = Session::new(Connection::new(Role::Server, Config::default()), buffers);
+    /// assert_eq!(session.send_latest(1, &Prepared::text("BTC 97000"))?, Latest::Queued);
+    /// assert_eq!(session.send_latest(1, &Prepared::text("BTC 97001"))?, Latest::Held);
+    /// assert_eq!(session.send_latest(1, &Prepared::text("BTC 97002"))?, Latest::Replaced);
+    /// let n = session.unsent();
+    /// session.advance(n); // written: the newest held price joins the queue
+    /// assert_eq!(session.data_to_send(), b"\x81\x09BTC 97002");
+    /// # Ok::<(), wscore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_prepared`](Self::send_prepared), but never
+    /// [`Error::Backpressure`].
+    pub fn send_latest(&mut self, key: u64, frame: &Prepared<Bytes>) -> Result<Latest, Error> {
+        let full = self.check_room(frame.frame().len()).is_err();
+        if (!full && self.held.is_empty()) || self.state() != State::Open {
+            return self.queue_prepared(frame).map(|()| Latest::Queued);
+        }
+        match self.held.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, stale)) => {
+                *stale = frame.clone();
+                Ok(Latest::Replaced)
+            }
+            None => {
+                self.held.push_back((key, frame.clone()));
+                Ok(Latest::Held)
+            }
+        }
+    }
+
+    /// Messages held by [`send_latest`](Self::send_latest), one per key.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    fn queue_prepared(&mut self, frame: &Prepared<Bytes>) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        let mut shared = None;
+        // Room is asked for only by a connection that compresses the
+        // payload itself (`Fallback::Compress`).
+        self.out.encode_optional(0, |buf| match conn.sender().send_prepared(frame, buf)? {
+            Wire::Frame(bytes) => {
+                shared = Some(bytes.clone());
+                Ok(None)
+            }
+            Wire::Encoded(n) => Ok(Some(n)),
+        })?;
+        if let Some(bytes) = shared {
+            self.out.push_shared(bytes);
+        }
+        Ok(())
+    }
+
+    /// Move held messages into the write buffer while they fit.
+    fn queue_held(&mut self) {
+        while let Some((_, frame)) = self.held.front() {
+            if self.check_room(frame.frame().len()).is_err() {
+                return;
+            }
+            let Some((_, frame)) = self.held.pop_front() else { return };
+            if self.queue_prepared(&frame).is_err() {
+                self.held.clear(); // closed: nothing more goes out
+                return;
+            }
+        }
+    }
+
     /// Whether permessage-deflate may compress what is sent.
     fn may_compress(&self) -> bool {
         #[cfg(feature = "deflate")]
@@ -715,7 +837,11 @@ impl Session {
             Outgoing::Binary(data) | Outgoing::Fragment { payload: data, .. } => data.len(),
             _ => 0,
         };
-        self.check_room(payload)?;
+        // A Close always fits: it is how a connection stuck behind a full
+        // buffer is ended (and at most 131 bytes).
+        if !matches!(frame, Outgoing::Close(_)) {
+            self.check_room(payload)?;
+        }
         let room = payload.saturating_add(HEADER_ROOM);
         self.out.encode(room, |buf| self.conn.encode(frame, buf))
     }
@@ -747,6 +873,9 @@ impl Session {
         self.out.advance(n);
         if self.out.unsent() == 0 {
             self.queue_protocol(); // what waited for room
+        }
+        if !self.held.is_empty() {
+            self.queue_held();
         }
     }
 
@@ -822,6 +951,18 @@ impl Session {
     fn discard_output(&mut self) {
         self.out.clear();
     }
+}
+
+/// What [`Session::send_latest`] did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latest {
+    /// Queued to be written.
+    Queued,
+    /// Held, the first for its key, until the write buffer has room.
+    Held,
+    /// Held in place of an older message for its key, which will never be
+    /// sent (coalesced).
+    Replaced,
 }
 
 /// Progress of the opening handshake ([`Session::handshake`]).
