@@ -14,20 +14,26 @@
 //! `{"type":"users","count":N}`.
 //!
 //! On the tokio driver. Each connection is split: its task reads what the
-//! client sends, and a second task owns its [`Writer`] and forwards every
-//! change from a `tokio::sync::broadcast` channel. Changes are applied and
-//! announced under one lock, so every client sees them in the same order,
-//! and a slow client only delays itself: when it falls a whole channel
-//! behind, it is sent the current state and carries on from there.
+//! client sends, and the hub keeps its [`Writer`]. Every change is framed
+//! once, as a [`Prepared`] frame, and [`broadcast`] queues the same bytes
+//! to every connection (no copy, no encoding per connection); each
+//! connection's task writes them. Changes are applied and announced under
+//! one lock, so every client sees them in the same order. A slow client
+//! only delays itself: while its buffer is full, it keeps just the newest
+//! value and the newest user count ([`WhenFull::KeepLatest`]), which is all
+//! the page shows.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast::{self, error::RecvError, Receiver};
+use tokio::sync::Mutex;
 use wscore::handshake::{RequestHead, Status, EMPTY_HEADER};
-use wscore::tokio::{accept_with, Error, Incoming, ServerOptions, Writer};
+use wscore::prepared::Prepared;
+use wscore::tokio::{
+    accept_with, broadcast, Buffers, Error, Incoming, ServerOptions, WhenFull, Writer,
+};
 use wscore::{Config, Keepalive, MAX_HANDSHAKE_HEADERS};
 
 const PAGE: &str = include_str!("broadcast_page.html");
@@ -40,15 +46,19 @@ const CONFIG: Config = Config {
     }),
     ..Config::DEFAULT
 };
-/// Changes kept for clients that are behind, before they are skipped ahead.
-const BACKLOG: usize = 64;
+/// What a client that does not keep up may have waiting; past it, only the
+/// newest message of each kind is kept.
+const BUFFERS: Buffers = Buffers { max_unsent: 64 * 1024 };
+/// The kinds of message, for keeping the newest of each.
+const VALUE: u64 = 0;
+const USERS: u64 = 1;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9002".into());
     let listener = TcpListener::bind(&addr).await?;
     println!("counter on ws://{addr}/ (page: http://{addr}/)");
-    let hub = Arc::new(Hub::new());
+    let hub = Arc::new(Hub::default());
     for id in 1u64.. {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -60,7 +70,7 @@ async fn main() -> std::io::Result<()> {
         let hub = Arc::clone(&hub);
         let who = format!("#{id} {peer}");
         tokio::spawn(async move {
-            if let Err(e) = serve(stream, &who, hub).await {
+            if let Err(e) = serve(stream, id, &who, hub).await {
                 println!("{who}: {e}");
             }
         });
@@ -68,54 +78,49 @@ async fn main() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The state all connections share.
+/// The state all connections share, and their writers.
+#[derive(Default)]
 struct Hub {
     state: Mutex<Counter>,
-    /// Every change, as the JSON sent to clients.
-    changes: broadcast::Sender<String>,
 }
 
+#[derive(Default)]
 struct Counter {
     value: i64,
-    users: usize,
+    users: Vec<(u64, Writer<TcpStream>)>,
+}
+
+impl Counter {
+    /// Announce `message` (of `kind`) to every user: framed once.
+    async fn announce(&self, kind: u64, message: String) {
+        let frame = Prepared::text(&message);
+        let writers = self.users.iter().map(|(_, writer)| writer);
+        broadcast(writers, &frame, WhenFull::KeepLatest { key: kind }).await;
+    }
 }
 
 impl Hub {
-    fn new() -> Self {
-        let (changes, _) = broadcast::channel(BACKLOG);
-        Hub { state: Mutex::new(Counter { value: 0, users: 0 }), changes }
+    /// Move the counter by `step` and announce the new value, under the
+    /// lock: two changes are announced in the order they were made.
+    async fn add(&self, step: i64) {
+        let mut state = self.state.lock().await;
+        state.value += step;
+        state.announce(VALUE, value_json(state.value)).await;
     }
 
-    /// Change the counter and announce the change, under the lock: two
-    /// changes are announced in the order they were made.
-    fn update(&self, change: impl FnOnce(&mut Counter) -> String) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let message = change(&mut state);
-        let _ = self.changes.send(message); // Err: nobody is listening
+    /// A new user: it gets the value, and everyone the new user count.
+    async fn join(&self, id: u64, writer: Writer<TcpStream>) {
+        let mut state = self.state.lock().await;
+        let now = Prepared::text(&value_json(state.value));
+        let _ = writer.offer(&now, WhenFull::KeepLatest { key: VALUE }).await;
+        state.users.push((id, writer));
+        state.announce(USERS, users_json(state.users.len())).await;
     }
 
-    /// A new user: announce it, then give the user the changes to come and
-    /// the state they start from.
-    fn join(&self) -> (Receiver<String>, [String; 2]) {
-        self.update(|c| {
-            c.users += 1;
-            users_json(c.users)
-        });
-        self.subscribe()
-    }
-
-    fn leave(&self) {
-        self.update(|c| {
-            c.users -= 1;
-            users_json(c.users)
-        });
-    }
-
-    /// The changes from now on, and the state now: taken under the lock,
-    /// so that no change falls between the two.
-    fn subscribe(&self) -> (Receiver<String>, [String; 2]) {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        (self.changes.subscribe(), [value_json(state.value), users_json(state.users)])
+    async fn leave(&self, id: u64) {
+        let mut state = self.state.lock().await;
+        state.users.retain(|(user, _)| *user != id);
+        state.announce(USERS, users_json(state.users.len())).await;
     }
 }
 
@@ -129,7 +134,7 @@ fn users_json(count: usize) -> String {
 
 /// One TCP connection: the page for a plain GET, the counter for a
 /// WebSocket upgrade.
-async fn serve(mut stream: TcpStream, who: &str, hub: Arc<Hub>) -> Result<(), Error> {
+async fn serve(mut stream: TcpStream, id: u64, who: &str, hub: Arc<Hub>) -> Result<(), Error> {
     // A connection that never finishes its request is dropped after 10 s.
     let head = match tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await {
         Ok(head) => head?,
@@ -140,25 +145,18 @@ async fn serve(mut stream: TcpStream, who: &str, hub: Arc<Hub>) -> Result<(), Er
     };
     // Browsers send cookies with cross-site WebSocket requests: a server
     // with users to protect sets `allowed_origins` (or checks `Origin`).
-    let options = ServerOptions { config: CONFIG, ..ServerOptions::default() };
+    let options = ServerOptions { config: CONFIG, buffers: BUFFERS, ..ServerOptions::default() };
     let ws = accept_with(stream, &head, &options).await?;
     let (mut reader, writer) = ws.split();
-    let (changes, now) = hub.join();
+    hub.join(id, writer).await;
     println!("{who} joined");
-    let forwarding = tokio::spawn(forward(writer, changes, now, Arc::clone(&hub)));
 
-    // Read until the client goes; the forwarding task does all the sending.
+    // Read until the client goes; this task also writes what the hub queues.
     let ended = loop {
         match reader.next().await {
             Some(Ok(Incoming::Text(text))) => match field(&text, "action") {
-                Some("minus") => hub.update(|c| {
-                    c.value -= 1;
-                    value_json(c.value)
-                }),
-                Some("plus") => hub.update(|c| {
-                    c.value += 1;
-                    value_json(c.value)
-                }),
+                Some("minus") => hub.add(-1).await,
+                Some("plus") => hub.add(1).await,
                 _ => println!("{who} unsupported event: {text}"),
             },
             Some(Ok(_)) => {} // binary, Ping (answered), Pong, Close (answered)
@@ -166,39 +164,9 @@ async fn serve(mut stream: TcpStream, who: &str, hub: Arc<Hub>) -> Result<(), Er
             None => break "closed".to_string(),
         }
     };
-    forwarding.abort();
-    hub.leave();
+    hub.leave(id).await;
     println!("{who} left: {ended}");
     Ok(())
-}
-
-/// Send a client the state it starts from, then every change, until the
-/// client is gone.
-async fn forward(
-    writer: Writer<TcpStream>,
-    mut changes: Receiver<String>,
-    mut catch_up: [String; 2],
-    hub: Arc<Hub>,
-) {
-    loop {
-        for message in &catch_up {
-            if writer.send_text(message).await.is_err() {
-                return;
-            }
-        }
-        loop {
-            let message = match changes.recv().await {
-                Ok(message) => message,
-                // Too slow to take every change: skip to the present.
-                Err(RecvError::Lagged(_)) => break,
-                Err(RecvError::Closed) => return,
-            };
-            if writer.send_text(&message).await.is_err() {
-                return; // the reading task sees the connection end too
-            }
-        }
-        (changes, catch_up) = hub.subscribe();
-    }
 }
 
 /// Read the request head. A plain HTTP request is answered here (`None`);

@@ -833,23 +833,33 @@ pub struct Broadcast {
 /// println!("{} queued, {} closed", report.queued, report.closed);
 /// # }
 /// ```
-pub async fn broadcast<'w, S, W>(writers: W, frame: &Prepared<Bytes>, policy: WhenFull) -> Broadcast
+pub fn broadcast<'w, S, W>(
+    writers: W,
+    frame: &'w Prepared<Bytes>,
+    policy: WhenFull,
+) -> impl Future<Output = Broadcast> + Send + 'w
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'w,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'w,
     W: IntoIterator<Item = &'w Writer<S>>,
 {
-    let mut report = Broadcast::default();
-    for writer in writers {
-        match writer.offer(frame, policy).await {
-            Ok(Delivery::Queued) => report.queued += 1,
-            Ok(Delivery::Held) => report.held += 1,
-            Ok(Delivery::Replaced) => {
-                report.held += 1;
-                report.replaced += 1;
+    // Gathered before the future starts: an iterator with closures in it
+    // would otherwise live across its awaits and cost it `Send` (Rust's
+    // higher-ranked lifetimes), and a task could not hold it.
+    let writers: Vec<&'w Writer<S>> = writers.into_iter().collect();
+    async move {
+        let mut report = Broadcast::default();
+        for writer in writers {
+            match writer.offer(frame, policy).await {
+                Ok(Delivery::Queued) => report.queued += 1,
+                Ok(Delivery::Held) => report.held += 1,
+                Ok(Delivery::Replaced) => {
+                    report.held += 1;
+                    report.replaced += 1;
+                }
+                Ok(Delivery::Closed) => report.closed += 1,
+                Err(_) => report.failed += 1,
             }
-            Ok(Delivery::Closed) => report.closed += 1,
-            Err(_) => report.failed += 1,
         }
+        report
     }
-    report
 }
