@@ -4,7 +4,7 @@
 //! down for a while.
 //!
 //! ```sh
-//! cargo run --example price_push_server -- 127.0.0.1:9003 --drop-every 5 &  # or --skip-every 4
+//! cargo run --features tokio --example price_push_server -- 127.0.0.1:9003 --drop-every 5 &  # or --skip-every 4
 //! cargo run --example feed_client -- ws://127.0.0.1:9003/ [--max-reconnects N]
 //! ```
 //!
