@@ -105,6 +105,46 @@ fn sends_past_max_unsent_are_refused_until_written() {
 }
 
 #[test]
+fn a_close_fits_a_full_buffer() {
+    let mut s =
+        Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 100 });
+    s.send_binary(&[0; 500]).unwrap();
+    assert!(matches!(s.send_ping(b""), Err(Error::Backpressure { .. })));
+    s.close(CloseCode(1013), "too slow").unwrap(); // how a stuck peer is ended
+    s.advance(504);
+    assert_eq!(server_frames(s.data_to_send()), vec![Ev::close(1013, "too slow")]);
+}
+
+#[test]
+fn held_messages_keep_the_newest_per_key_and_their_first_order() {
+    use wscore::prepared::Prepared;
+    use wscore::session::Latest;
+    let mut s =
+        Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 4 });
+    let tick = |key: u64, n: u32| Prepared::text(&format!("{key}:{n}"));
+    assert_eq!(s.send_latest(0, &tick(0, 0)).unwrap(), Latest::Queued);
+    assert_eq!(s.send_latest(1, &tick(1, 0)).unwrap(), Latest::Held); // full
+    assert_eq!(s.send_latest(0, &tick(0, 1)).unwrap(), Latest::Held);
+    assert_eq!(s.send_latest(1, &tick(1, 1)).unwrap(), Latest::Replaced);
+    assert_eq!(s.send_latest(0, &tick(0, 2)).unwrap(), Latest::Replaced);
+    assert_eq!(s.held(), 2);
+    let mut sent = Vec::new();
+    while s.unsent() > 0 {
+        sent.extend_from_slice(s.data_to_send());
+        let n = s.data_to_send().len();
+        s.advance(n); // room: the held ones join the queue, one per write here
+    }
+    assert_eq!(server_frames(&sent), vec![Ev::text("0:0"), Ev::text("1:1"), Ev::text("0:2")]);
+    // Held messages never go out after a Close.
+    s.send_latest(0, &tick(0, 3)).unwrap();
+    s.send_latest(0, &tick(0, 4)).unwrap();
+    s.close(CloseCode::NORMAL, "").unwrap();
+    let n = s.unsent();
+    s.advance(n);
+    assert_eq!((s.unsent(), s.held()), (0, 0));
+}
+
+#[test]
 fn a_ping_flood_that_is_never_written_stays_bounded() {
     let mut s =
         Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 1000 });
