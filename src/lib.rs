@@ -44,6 +44,7 @@
 //! | [`handshake`] | the opening handshake, usable alone (for hyper or h2 users) |
 //! | [`Connection`] | the state machine: fragments, control frames, closing, timers |
 //! | [`deflate`] | permessage-deflate (RFC 7692): negotiation, and compression with feature `deflate` |
+//! | [`prepared`] | a server's message framed (and compressed) once, sent by many connections |
 //! | [`session`] | the connection with its buffers: whole messages, corking, backpressure (feature `alloc`) |
 //! | [`rng`] | mask keys from a per-connection ChaCha stream |
 //! | [`url`] | `ws://` / `wss://` URLs |
@@ -68,6 +69,9 @@
 //!   [`Connection::poll_timeout`], then call [`Connection::handle_timeout`].
 //! * **Closing**: once [`Connection::close_expected`] is true, close the
 //!   transport.
+//! * **Broadcast**: a server frames a message once ([`prepared::Prepared`])
+//!   and [`Sender::send_prepared`] gives each connection the shared bytes
+//!   to write.
 //!
 //! Peer errors do not panic or abort: they fail the connection with the
 //! close code RFC 6455 assigns (1002, 1007, 1009), queue that Close, and
