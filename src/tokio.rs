@@ -54,7 +54,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::vec::Vec;
 
-use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use ::tokio::net::TcpStream;
 use ::tokio::time::{Instant as TokioInstant, Sleep};
 use bytes::Bytes;
@@ -185,6 +185,10 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// The first read of an idle connection, into the stack: a small message,
+/// or the start of a larger one.
+const PROBE: usize = 4096;
+
 /// A send call on the session, made again after a write when the write
 /// buffer is full.
 type SendFn<'a> = dyn FnMut(&mut Session) -> Result<(), crate::Error> + Send + 'a;
@@ -203,6 +207,8 @@ struct Inner<S> {
     /// The reader's task while it waits for the peer: a broadcast wakes it
     /// to write what it queued.
     reader: Option<Waker>,
+    /// A broadcast woke the reader.
+    woken_to_write: bool,
     /// Split: everyone waiting for the stream to take bytes.
     write_wakers: Option<WriteWakers>,
 }
@@ -255,6 +261,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             sleep: None,
             ended: false,
             reader: None,
+            woken_to_write: false,
             write_wakers: None,
         })
     }
@@ -339,10 +346,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         } else {
             self.sleep = None;
         }
-        let read = {
-            let read = self.io.read_buf(self.session.read_buffer());
-            std::pin::pin!(read).poll(cx)
-        };
+        let read =
+            if std::mem::take(&mut self.woken_to_write) && self.session.read_buffer_released() {
+                // Woken to write what a broadcast queued, most likely with
+                // nothing to read: look with a small buffer of the stack's, so
+                // that an idle connection allocates nothing.
+                let mut probe = [std::mem::MaybeUninit::uninit(); PROBE];
+                let mut buf = ReadBuf::uninit(&mut probe);
+                Pin::new(&mut self.io).poll_read(cx, &mut buf).map_ok(|()| {
+                    self.session.receive_data(buf.filled());
+                    buf.filled().len()
+                })
+            } else {
+                let read = self.io.read_buf(self.session.read_buffer());
+                std::pin::pin!(read).poll(cx)
+            };
         match read {
             Poll::Pending => {
                 self.session.release_idle(); // an idle connection holds no buffer
@@ -422,7 +440,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         };
         if idle {
             match &self.reader {
-                Some(reader) => reader.wake_by_ref(),
+                Some(reader) => {
+                    reader.wake_by_ref();
+                    self.woken_to_write = true;
+                }
                 None => {
                     let _ = self.poll_write_out(cx)?; // the rest waits for the next write
                 }

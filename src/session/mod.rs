@@ -272,6 +272,14 @@ impl Session {
         &mut self.input
     }
 
+    /// Whether the read buffer was given back ([`release_idle`](Self::release_idle))
+    /// and holds nothing. A transport may then read into a small buffer of
+    /// its own and hand what came to [`receive_data`](Self::receive_data),
+    /// so that a wake-up with nothing to read allocates nothing.
+    pub fn read_buffer_released(&self) -> bool {
+        self.input.capacity() == 0
+    }
+
     /// Room for the next read, initialised, for readers that need a `&mut
     /// [u8]` (`std::io::Read`): read into it, then call
     /// [`commit`](Self::commit) with the number of bytes read.

@@ -9,6 +9,10 @@ use bytes::Bytes;
 
 use crate::error::Error;
 
+/// The most entries of an empty queue of shared payloads that
+/// [`Outbound::release`] keeps (40 bytes each).
+const KEPT_SHARED: usize = 4;
+
 /// Bytes waiting to be written, in order: `buf[written..queued]` with the
 /// `shared` payloads spliced in at their positions in `buf`.
 #[derive(Debug, Default)]
@@ -184,10 +188,16 @@ impl Outbound {
         self.shared_unsent = 0;
     }
 
-    /// Give the buffer back if nothing waits in it.
+    /// Give the buffer back if nothing waits in it. A small queue of
+    /// shared payloads is kept: a broadcast subscriber would otherwise
+    /// allocate it anew for every message.
     pub(super) fn release(&mut self) {
         if self.unsent() == 0 {
+            let shared = core::mem::take(&mut self.shared);
             *self = Outbound::default();
+            if shared.capacity() <= KEPT_SHARED {
+                self.shared = shared;
+            }
         }
     }
 
