@@ -34,18 +34,12 @@ use wscore::prepared::Prepared;
 use wscore::tokio::{
     accept_with, broadcast, Buffers, Error, Incoming, ServerOptions, WhenFull, Writer,
 };
-use wscore::{Config, Keepalive, MAX_HANDSHAKE_HEADERS};
+use wscore::{Config, MAX_HANDSHAKE_HEADERS};
 
 const PAGE: &str = include_str!("broadcast_page.html");
-/// Python websockets' defaults: a Ping every 20 s, and a client that has not
-/// answered 20 s later is gone (a closed laptop, a lost network).
-const CONFIG: Config = Config {
-    keepalive: Some(Keepalive {
-        interval: Duration::from_secs(20),
-        timeout: Duration::from_secs(20),
-    }),
-    ..Config::DEFAULT
-};
+/// The defaults: among them a keepalive Ping every 20 s, and a client that
+/// has not answered 20 s later is gone (a closed laptop, a lost network).
+const CONFIG: Config = Config::DEFAULT;
 /// What a client that does not keep up may have waiting; past it, only the
 /// newest message of each kind is kept.
 const BUFFERS: Buffers = Buffers { max_unsent: 64 * 1024 };

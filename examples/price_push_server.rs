@@ -43,7 +43,7 @@ use wscore::prepared::Prepared;
 use wscore::tokio::{
     accept_with, broadcast, Broadcast, Buffers, Error, Incoming, ServerOptions, WhenFull, Writer,
 };
-use wscore::{CloseCode, Config, Keepalive};
+use wscore::{CloseCode, Config};
 
 const USAGE: &str = "usage: price_push_server HOST:PORT [--rate N] [--symbols N] \
                      [--drop-every N] [--skip-every N]";
@@ -51,14 +51,9 @@ const SYMBOLS: [&str; 8] =
     ["BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "ADA-USD", "DOGE-USD", "DOT-USD", "LTC-USD"];
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 const OPTIONS: ServerOptions<'static> = ServerOptions {
-    // Subscribers that vanish are noticed: a Ping every 20 s, 20 s to answer.
-    config: Config {
-        keepalive: Some(Keepalive {
-            interval: Duration::from_secs(20),
-            timeout: Duration::from_secs(20),
-        }),
-        ..Config::DEFAULT
-    },
+    // The defaults: subscribers that vanish are noticed by keepalive (a
+    // Ping every 20 s, 20 s to answer).
+    config: Config::DEFAULT,
     // Past this, a slow subscriber keeps only the newest tick per symbol.
     buffers: Buffers { max_unsent: 64 * 1024 },
     ..ServerOptions::DEFAULT

@@ -54,6 +54,12 @@ pub struct Keepalive {
     pub timeout: Duration,
 }
 
+impl Keepalive {
+    /// Python websockets' defaults: a Ping every 20 s, 20 s for its Pong.
+    pub const DEFAULT: Keepalive =
+        Keepalive { interval: Duration::from_secs(20), timeout: Duration::from_secs(20) };
+}
+
 /// Limits and behaviour of a [`Connection`](crate::Connection).
 ///
 /// Every limit protects the memory and time a peer can make this side spend.
@@ -80,7 +86,13 @@ pub struct Config {
     pub max_message_size: u64,
     /// Answer each Ping with a Pong automatically. Default `true`.
     pub auto_pong: bool,
-    /// Keepalive Pings and their timeout. Default `None` (off).
+    /// Keepalive Pings and their timeout. Default [`Keepalive::DEFAULT`]:
+    /// a Ping every 20 s, and the connection fails (1011) when its Pong is
+    /// 20 s late, as Python websockets does, so that a peer that vanished
+    /// without a word (a closed laptop, a lost network) is noticed. `None`
+    /// turns it off. Pings go out only when the application drives the
+    /// clock ([`Connection::handle_timeout`](crate::Connection::handle_timeout);
+    /// the drivers do).
     pub keepalive: Option<Keepalive>,
     /// How long to wait for the peer's Close after sending ours (and, for a
     /// client, for the server to close the transport after the closing
@@ -128,7 +140,7 @@ impl Config {
         max_frame_payload: 16 << 20,
         max_message_size: 64 << 20,
         auto_pong: true,
-        keepalive: None,
+        keepalive: Some(Keepalive::DEFAULT),
         close_timeout: Duration::from_secs(5),
         handshake_timeout: Duration::from_secs(10),
         max_handshake_head: 8 * 1024,

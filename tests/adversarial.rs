@@ -1220,7 +1220,7 @@ fn a_peer_that_ignores_our_close_is_dropped_after_close_timeout() {
 #[test]
 fn an_idle_connection_without_keepalive_never_allocates() {
     for role in [Role::Server, Role::Client] {
-        let mut conn = connection(role, Config::default());
+        let mut conn = connection(role, Config { keepalive: None, ..Config::default() });
         let mut out = [0u8; 256];
         let calls = without_allocating("100,000 timeouts", || {
             // A call a minute for about 69 days.

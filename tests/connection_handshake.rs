@@ -306,6 +306,9 @@ fn a_silent_peer_times_out_the_handshake() {
     assert_eq!(server.handle_timeout(Instant(2_999)), Ok(()));
     assert_eq!(server.handle_timeout(Instant(3_000)), Err(Error::HandshakeTimeout));
     assert_eq!(server.state(), State::Closed(CloseCode::ABNORMAL));
+    // A head cut by the timeout gets a 408 before the transport is closed.
+    let answer = transmit(&mut server);
+    assert!(answer.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"), "{answer:?}");
     assert!(server.close_expected());
     assert!(transmit(&mut server).is_empty());
 
@@ -316,10 +319,16 @@ fn a_silent_peer_times_out_the_handshake() {
 
 #[test]
 fn the_handshake_deadline_ends_with_the_handshake() {
-    let mut server = Connection::server(Config::default());
+    let mut server = Connection::server(Config { keepalive: None, ..Config::default() });
     let mut input = REQUEST.to_vec();
     accept_at(&mut server, &mut input, &AcceptOptions::default(), Instant(500));
     assert_eq!(server.poll_timeout(), None);
     assert_eq!(server.handle_timeout(Instant(60_000)), Ok(()));
     assert_eq!(server.state(), State::Open);
+
+    // By default, the next deadline is the first keepalive Ping's, 20 s on.
+    let mut server = Connection::server(Config::default());
+    let mut input = REQUEST.to_vec();
+    accept_at(&mut server, &mut input, &AcceptOptions::default(), Instant(500));
+    assert_eq!(server.poll_timeout(), Some(Instant(20_500)));
 }

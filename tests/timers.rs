@@ -6,6 +6,9 @@ use std::time::Duration;
 use support::*;
 use wscore::{CloseCode, CloseFrame, Config, Error, Instant, Keepalive, Outgoing, Role, State};
 
+/// No keepalive: the side that is not under test stays quiet.
+const QUIET: Config = Config { keepalive: None, ..Config::DEFAULT };
+
 fn keepalive(interval_ms: u64, timeout_ms: u64) -> Config {
     Config {
         keepalive: Some(Keepalive {
@@ -18,7 +21,7 @@ fn keepalive(interval_ms: u64, timeout_ms: u64) -> Config {
 
 #[test]
 fn keepalive_pings_on_schedule_while_the_peer_answers() {
-    let mut pair = Pair::new(keepalive(20_000, 10_000), Config::default());
+    let mut pair = Pair::new(keepalive(20_000, 10_000), QUIET);
     pair.now = Instant(1_000);
     pair.client.handle_timeout(pair.now).unwrap();
     for round in 1..=5u64 {
@@ -35,7 +38,7 @@ fn keepalive_pings_on_schedule_while_the_peer_answers() {
 
 #[test]
 fn keepalive_detects_a_dead_peer_within_the_timeout() {
-    let mut pair = Pair::new(keepalive(20_000, 10_000), Config::default());
+    let mut pair = Pair::new(keepalive(20_000, 10_000), QUIET);
     pair.client.handle_timeout(Instant(0)).unwrap();
     pair.server_alive = false; // the path goes silent
     let (c, _) = pair.next_timeout().unwrap();
@@ -65,8 +68,10 @@ fn a_stale_pong_does_not_satisfy_keepalive() {
 fn poll_timeout_asks_for_the_clock_before_it_has_seen_one() {
     let conn = connection(Role::Client, keepalive(1_000, 500));
     assert_eq!(conn.poll_timeout(), Some(Instant(0)));
-    let idle = connection(Role::Client, Config::default());
+    let idle = connection(Role::Client, QUIET);
     assert_eq!(idle.poll_timeout(), None);
+    // Keepalive is on by default: the default asks for the clock too.
+    assert_eq!(connection(Role::Client, Config::default()).poll_timeout(), Some(Instant(0)));
 }
 
 #[test]

@@ -370,3 +370,31 @@ async fn replies_to_one_read_go_out_in_one_write() {
         (0..10u8).flat_map(|i| [vec![0x82, 10], vec![i; 10]].concat()).collect();
     assert_eq!(replies, expected);
 }
+
+/// A head sent a byte at a time (slowloris) is cut at the handshake
+/// timeout, with a 408 the client can still read.
+#[tokio::test]
+async fn a_slow_head_gets_408_at_the_handshake_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let config = Config { handshake_timeout: Duration::from_millis(300), ..Config::default() };
+        let options = ServerOptions { config, ..ServerOptions::default() };
+        accept_with(stream, &[], &options).await.map(|_| ())
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    for byte in b"GET / HTTP/1.1\r\nHost: x\r\n".iter().take(4) {
+        client.write_all(&[*byte]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut answer))
+        .await
+        .expect("the server closes")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    let e = server.await.unwrap().unwrap_err();
+    assert!(matches!(e, Error::Protocol(wscore::Error::HandshakeTimeout)), "{e}");
+}

@@ -135,7 +135,9 @@ impl Connection {
     /// transport should be dropped. [`Error::CloseTimeout`] when the peer
     /// never answered this side's Close: the connection is closed (1006).
     /// [`Error::HandshakeTimeout`] when the opening handshake took longer
-    /// than `Config::handshake_timeout`: the connection is closed.
+    /// than `Config::handshake_timeout`: the connection is closed; a server
+    /// still waiting for the request's head queues a `408 Request Timeout`
+    /// for [`poll_transmit`](Self::poll_transmit) first.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.observe_time(now);
         if self.tx.timers.is_due(self.tx.timers.close_deadline)
@@ -143,7 +145,15 @@ impl Connection {
             && self.phase.is_handshake()
         {
             self.tx.timers.close_deadline = NEVER;
-            self.handshake_failed(super::Phase::HandshakeFailed);
+            // A server still waiting for the head answers 408 (where the
+            // transport can still take it) before it closes.
+            let phase = match self.phase {
+                super::Phase::AwaitingRequest => {
+                    super::Phase::Rejecting(crate::handshake::HandshakeError::HeadTimeout)
+                }
+                _ => super::Phase::HandshakeFailed,
+            };
+            self.handshake_failed(phase);
             return Err(Error::HandshakeTimeout);
         }
         if self.tx.timers.is_due(self.tx.timers.close_deadline) {

@@ -85,6 +85,9 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Version` is not `13` (an old draft's `8`, say).
     /// Status 426, with `Sec-WebSocket-Version: 13` in the answer.
     UnsupportedVersion,
+    /// The request's head did not arrive within `Config::handshake_timeout`
+    /// (a client that sends it a byte at a time, or not at all). Status 408.
+    HeadTimeout,
 
     // ---- response (client side) ----------------------------------------
     /// The server answered with this status instead of `101 Switching
@@ -112,8 +115,9 @@ pub enum HandshakeError {
 
 impl HandshakeError {
     /// The HTTP status a server answers this error with: 431 for the size
-    /// limits, 426 for a missing or unsupported `Sec-WebSocket-Version`, 400
-    /// for every other request error.
+    /// limits, 426 for a missing or unsupported `Sec-WebSocket-Version`, 408
+    /// for a head that did not arrive in time, 400 for every other request
+    /// error.
     ///
     /// Errors that only a client finds in a server's response have no one to
     /// answer; they give 502 (Bad Gateway), which is what a gateway relaying
@@ -130,6 +134,7 @@ impl HandshakeError {
         match self {
             Self::HeadTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
             Self::MissingVersion | Self::UnsupportedVersion => 426,
+            Self::HeadTimeout => 408,
             Self::UnexpectedStatus(_)
             | Self::MissingUpgrade
             | Self::MissingAccept
@@ -194,6 +199,9 @@ impl fmt::Display for HandshakeError {
             }
             Self::UnsupportedVersion => f.write_str(
                 "unsupported WebSocket version; this server speaks `Sec-WebSocket-Version: 13`",
+            ),
+            Self::HeadTimeout => f.write_str(
+                "the request head did not arrive within the handshake timeout (Config::handshake_timeout)",
             ),
             Self::UnexpectedStatus(code) => write!(
                 f,
