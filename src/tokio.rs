@@ -209,6 +209,8 @@ struct Inner<S> {
     reader: Option<Waker>,
     /// A broadcast woke the reader.
     woken_to_write: bool,
+    /// After the end of the input, how long what is queued may take to go.
+    drain: Option<Pin<Box<Sleep>>>,
     /// Split: everyone waiting for the stream to take bytes.
     write_wakers: Option<WriteWakers>,
 }
@@ -262,6 +264,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             ended: false,
             reader: None,
             woken_to_write: false,
+            drain: None,
             write_wakers: None,
         })
     }
@@ -320,12 +323,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 self.ended = true;
                 continue;
             }
+            if self.session.input_ended() {
+                // Nothing more comes in; what is queued still goes out (a
+                // peer that half-closed reads it), for `close_timeout` at
+                // most.
+                if written.is_ready() || ready!(self.poll_drain_deadline(cx)) {
+                    self.ended = true;
+                    continue;
+                }
+                return Poll::Pending;
+            }
             if let Err(e) = ready!(self.poll_fill(cx)) {
                 self.ended = !matches!(e, Error::Protocol(_)) || self.session.close_expected();
                 let _ = self.poll_write_out(cx);
                 return Poll::Ready(Some(Err(e)));
             }
         }
+    }
+
+    /// After the end of the input: `Ready(true)` once `close_timeout` has
+    /// passed since it, and what is still queued is given up.
+    fn poll_drain_deadline(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let limit = self.session.connection().config().close_timeout;
+        let drain = self.drain.get_or_insert_with(|| Box::pin(::tokio::time::sleep(limit)));
+        ready!(drain.as_mut().poll(cx));
+        Poll::Ready(true)
     }
 
     /// Read more bytes, or handle the session's deadline or the end of the

@@ -318,7 +318,9 @@ impl Session {
     /// The transport reached end of file. What was received before it is
     /// still decoded; then [`next_incoming`](Self::next_incoming) (or
     /// [`handshake`](Self::handshake)) reports [`Error::UnexpectedEof`] if
-    /// the connection ended before its closing handshake.
+    /// the connection ended before its closing handshake. What is queued
+    /// to be written stays queued: a peer that shut down only its sending
+    /// side (TCP's half-close) still reads it.
     pub fn receive_eof(&mut self) {
         self.eof = true;
     }
@@ -331,8 +333,16 @@ impl Session {
         self.eof_told = true;
         self.input.clear(); // a frame cut short: never completed
         self.partial_kind = None;
-        self.discard_output(); // nothing reaches the peer any more
+        // What is queued stays: a peer that only shut down its sending
+        // side (TCP's half-close) still reads it.
         self.conn.read_eof()
+    }
+
+    /// Whether the transport's end of file was received
+    /// ([`receive_eof`](Self::receive_eof)): nothing more is to be read,
+    /// though what is queued may still be written.
+    pub fn input_ended(&self) -> bool {
+        self.eof
     }
 
     /// Whether the read buffer may hold another event: decoding can go on
@@ -954,10 +964,6 @@ impl Session {
                 Ok(false) | Err(_) => break,
             }
         }
-    }
-
-    fn discard_output(&mut self) {
-        self.out.clear();
     }
 }
 
