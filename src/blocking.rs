@@ -466,7 +466,7 @@ impl<S: Read + Write> WebSocket<S> {
         }
         while self.session.unsent() > 0 {
             let mut slots = [io::IoSlice::new(&[]); WRITE_SLICES];
-            let n = io_slices(&self.session, &mut slots);
+            let n = io_slices(&self.session, &mut slots); // at most `slots.len()`
             match self.stream.write_vectored(&slots[..n]) {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => self.session.advance(n),

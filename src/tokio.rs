@@ -421,7 +421,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         let cx = &mut Context::from_waker(waker);
         while self.session.unsent() > 0 {
             let mut slots = [io::IoSlice::new(&[]); WRITE_SLICES];
-            let count = io_slices(&self.session, &mut slots);
+            let count = io_slices(&self.session, &mut slots); // at most `slots.len()`
             let n = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slots[..count]))?;
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));

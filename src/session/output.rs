@@ -15,6 +15,13 @@ const KEPT_SHARED: usize = 4;
 
 /// Bytes waiting to be written, in order: `buf[written..queued]` with the
 /// `shared` payloads spliced in at their positions in `buf`.
+///
+/// Invariants, kept by every method and relied on by every slice below
+/// (none can panic while they hold): `written <= queued <= buf.len()`;
+/// every `shared` entry has `written <= at <= queued`, the entries in
+/// rising order of `at` (`advance` never moves `written` past the front
+/// entry's `at`), and `sent < bytes.len()` (empty payloads are never
+/// queued, finished ones are popped).
 #[derive(Debug, Default)]
 pub(super) struct Outbound {
     /// Encoded frames. Bytes past `queued` are initialised and reused, so
@@ -50,6 +57,7 @@ impl Outbound {
     /// The next bytes to write: a run of encoded frames, or a shared payload.
     pub(super) fn data(&self) -> &[u8] {
         match self.shared.front() {
+            // In bounds by the invariants (see the type's docs).
             Some(s) if s.at == self.written => &s.bytes[s.sent..],
             Some(s) => &self.buf[self.written..s.at],
             None => &self.buf[self.written..self.queued],
@@ -152,6 +160,7 @@ impl Outbound {
             if self.buf.len() < end {
                 self.buf.resize(end, 0); // zeroes new room only, once
             }
+            // `queued <= buf.len()`: the resize above made room past it.
             match write(&mut self.buf[self.queued..]) {
                 Ok(Some(n)) => {
                     self.queued += n;
