@@ -358,7 +358,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Errors
     ///
     /// [`Error::Protocol`] after a Close ([`crate::Error::CloseSent`] or
-    /// [`crate::Error::Closed`]); [`Error::Io`].
+    /// [`crate::Error::Closed`]); [`Error::Io`] when writing failed. The
+    /// frame was queued before the write: after a transient error (a write
+    /// timeout's `WouldBlock` or `TimedOut`), [`flush`](Self::flush) sends
+    /// it; sending it again would send it twice.
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send_with(|s| s.send_text(text))
     }
