@@ -246,7 +246,8 @@ pub enum Error {
     PayloadNotMasked,
     /// [`Prepared::from_frame`](crate::prepared::Prepared::from_frame) was
     /// given something other than one whole, unmasked text or binary frame
-    /// (FIN set, no RSV bit, the payload its header announces, text in UTF-8).
+    /// (FIN set, no RSV bit, the length in the fewest bytes, the payload its
+    /// header announces, text in UTF-8).
     InvalidPreparedFrame,
     /// A client cannot send a prepared frame: its frames are masked, each
     /// with a key of its own, so none can be shared.
@@ -359,7 +360,7 @@ impl fmt::Display for Error {
                 "a client's payload must be masked: use mask_payload or copy_payload, not payload_sent",
             ),
             Error::InvalidPreparedFrame => f.write_str(
-                "a prepared frame must be one whole unmasked text or binary frame (FIN set, no RSV bit, the announced length, text in UTF-8)",
+                "a prepared frame must be one whole unmasked text or binary frame (FIN set, no RSV bit, a minimal length field, the announced length, text in UTF-8)",
             ),
             Error::PreparedByClient => f.write_str(
                 "only a server can send a prepared frame: a client masks each frame with a key of its own",

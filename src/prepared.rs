@@ -97,8 +97,9 @@ pub enum Wire<'p, B> {
 
 impl<B: AsRef<[u8]>> Prepared<B> {
     /// A prepared frame from `frame`, the wire bytes of one whole, unmasked
-    /// text or binary frame (FIN set, no RSV bit, exactly the payload its
-    /// header announces), as [`Prepared::encode`] writes them. Text is
+    /// text or binary frame (FIN set, no RSV bit, its length in the fewest
+    /// bytes, exactly the payload its header announces), as
+    /// [`Prepared::encode`] writes them. Text is
     /// checked to be UTF-8. Works without an allocator: `B` can be a
     /// `&[u8]` or an array.
     ///
@@ -125,7 +126,9 @@ impl<B: AsRef<[u8]>> Prepared<B> {
             _ => return Err(Error::InvalidPreparedFrame),
         };
         let whole = header.payload_len == (bytes.len() - header_len) as u64;
-        if !header.fin || header.rsv != 0 || header.mask.is_some() || !whole {
+        // RFC 6455 section 5.2: the length in the fewest bytes that hold it.
+        let minimal = header_len == header.encoded_len();
+        if !header.fin || header.rsv != 0 || header.mask.is_some() || !whole || !minimal {
             return Err(Error::InvalidPreparedFrame);
         }
         if kind == DataKind::Text && simdutf8::basic::from_utf8(&bytes[header_len..]).is_err() {
@@ -254,11 +257,15 @@ impl Prepared<Bytes> {
         let mut frame =
             alloc::vec![0; crate::frame::MAX_HEADER_LEN + compressor.0.bound(payload.len())];
         let room = crate::frame::MAX_HEADER_LEN;
-        // `bound` is room enough: the compressor cannot run out.
-        let Ok(n) = compressor.0.compress(payload, &mut frame[room..], true) else {
+        // `bound` is room enough: the compressor cannot run out. Should it,
+        // it forgets what it saw (no peer saw it), and no copy is made.
+        let tail = crate::deflate::codec::TAIL;
+        let compressed = compressor.0.compress(payload, &mut frame[room..], true);
+        let Some(n) = compressed.ok().filter(|&n| frame[room..room + n].ends_with(&tail)) else {
+            compressor.0.reset();
             return self;
         };
-        let len = n - crate::deflate::codec::TAIL.len(); // a flush ends with the tail
+        let len = n - tail.len(); // the flush's tail, stripped (RFC 7692 section 7.2.1)
         let header = server_header(self.kind, 0b100, len); // RSV1: compressed
         let header_len = header.encoded_len();
         frame.copy_within(room..room + len, header_len);

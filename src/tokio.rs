@@ -211,6 +211,8 @@ struct Inner<S> {
     woken_to_write: bool,
     /// After the end of the input, how long what is queued may take to go.
     drain: Option<Pin<Box<Sleep>>>,
+    /// A timeout (keepalive, closing handshake) closed the connection.
+    timed_out: bool,
     /// Split: everyone waiting for the stream to take bytes.
     write_wakers: Option<WriteWakers>,
 }
@@ -244,14 +246,31 @@ impl WriteWakers {
         WriteWakers { waker: Waker::from(Arc::clone(&waiting)), waiting }
     }
 
-    /// Count `waker` among those to wake; the waker to give the stream.
-    fn join(&self, waker: &Waker) -> &Waker {
+    /// Count `waker` among those to wake.
+    fn join(&self, waker: &Waker) {
         let mut waiting = self.waiting.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !waiting.iter().any(|w| w.will_wake(waker)) {
             waiting.push(waker.clone());
         }
-        &self.waker
     }
+}
+
+/// Poll a write to the stream: split, with the waker that wakes everyone
+/// waiting, and `cx`'s joining them only if it must wait (so the list holds
+/// only tasks that wait). The second poll, after joining, catches the
+/// stream becoming ready in between.
+fn poll_shared<T>(
+    wakers: &Option<WriteWakers>,
+    cx: &mut Context<'_>,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    let Some(wakers) = wakers else { return poll(cx) };
+    let shared = &mut Context::from_waker(&wakers.waker);
+    if let Poll::Ready(done) = poll(shared) {
+        return Poll::Ready(done);
+    }
+    wakers.join(cx.waker());
+    poll(shared)
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -265,6 +284,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             reader: None,
             woken_to_write: false,
             drain: None,
+            timed_out: false,
             write_wakers: None,
         })
     }
@@ -323,7 +343,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 self.ended = true;
                 continue;
             }
-            if self.session.input_ended() {
+            if self.session.input_ended() || self.timed_out {
                 // Nothing more comes in; what is queued still goes out (a
                 // peer that half-closed reads it), for `close_timeout` at
                 // most.
@@ -334,6 +354,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 return Poll::Pending;
             }
             if let Err(e) = ready!(self.poll_fill(cx)) {
+                // A timeout closed the connection: what is queued (its
+                // Close) gets `close_timeout` to go, as after end of file.
+                self.timed_out = self.session.connection().is_closed();
                 self.ended = !matches!(e, Error::Protocol(_)) || self.session.close_expected();
                 let _ = self.poll_write_out(cx);
                 return Poll::Ready(Some(Err(e)));
@@ -414,21 +437,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.session.unsent() == 0 {
             return Poll::Ready(Ok(()));
         }
-        let waker = match &self.write_wakers {
-            Some(wakers) => wakers.join(cx.waker()),
-            None => cx.waker(),
-        };
-        let cx = &mut Context::from_waker(waker);
         while self.session.unsent() > 0 {
             let mut slots = [io::IoSlice::new(&[]); WRITE_SLICES];
             let count = io_slices(&self.session, &mut slots); // at most `slots.len()`
-            let n = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slots[..count]))?;
+            let slots = &slots[..count];
+            let io = &mut self.io;
+            let n = ready!(poll_shared(&self.write_wakers, cx, |cx| {
+                Pin::new(&mut *io).poll_write_vectored(cx, slots)
+            }))?;
             if n == 0 {
                 return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())));
             }
             self.session.advance(n);
         }
-        ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+        let io = &mut self.io;
+        ready!(poll_shared(&self.write_wakers, cx, |cx| Pin::new(&mut *io).poll_flush(cx)))?;
         Poll::Ready(Ok(()))
     }
 
@@ -440,7 +463,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         frame: &Prepared<Bytes>,
         policy: WhenFull,
     ) -> Poll<Result<Delivery, Error>> {
-        let idle = self.session.unsent() == 0;
         let delivery = loop {
             let offered = match policy {
                 WhenFull::KeepLatest { key } => {
@@ -460,15 +482,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 (Err(e), _) => return Poll::Ready(Err(e.into())),
             }
         };
-        if idle {
-            match &self.reader {
-                Some(reader) => {
-                    reader.wake_by_ref();
-                    self.woken_to_write = true;
-                }
-                None => {
-                    let _ = self.poll_write_out(cx)?; // the rest waits for the next write
-                }
+        match &self.reader {
+            // The reader writes: wake it, once until it has run.
+            Some(reader) if !self.woken_to_write => {
+                reader.wake_by_ref();
+                self.woken_to_write = true;
+            }
+            Some(_) => {}
+            // No reader waits: write what the stream takes now; the rest
+            // goes with the next offer or send.
+            None => {
+                let _ = self.poll_write_out(cx)?;
             }
         }
         Poll::Ready(Ok(delivery))
@@ -653,7 +677,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     /// closed. Pongs and the Close reply go out on the way; keepalive Pings
     /// when due. Cancel-safe.
     pub async fn next(&mut self) -> Option<Result<Incoming, Error>> {
-        poll_fn(|cx| self.shared.poll_read(cx)).await
+        // Dropped before it finished (a `select!` took another branch): the
+        // reader no longer waits, and offers must write for themselves.
+        let unpark = Unpark(&self.shared);
+        poll_fn(|cx| unpark.0.poll_read(cx)).await
     }
 
     /// The incoming messages as a [`futures_core::Stream`], for stream
@@ -668,6 +695,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for Reader<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.shared.poll_read(cx)
+    }
+}
+
+/// Forgets the reader's waker when a [`Reader::next`] ends, finished or not.
+struct Unpark<'a, S>(&'a Shared<S>);
+
+impl<S> Drop for Unpark<'_, S> {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.reader = None;
+        inner.woken_to_write = false;
     }
 }
 
@@ -792,7 +830,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// A WebSocket whose reader is polled by a task writes what is queued
     /// from that task, many messages in one write when they pile up; with
     /// no reader waiting, this call writes what the stream takes at once
-    /// and the rest goes out with the next write.
+    /// and the rest goes out with the next offer or send (so keep a task
+    /// reading).
     ///
     /// # Errors
     ///

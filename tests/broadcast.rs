@@ -259,3 +259,136 @@ async fn a_writer_and_the_reader_both_waiting_to_write_are_both_woken() {
         .unwrap()
         .unwrap();
 }
+
+mod review {
+    //! Regressions from a review: offers that stranded bytes, a Close that
+    //! never ended a stuck connection.
+    use super::*;
+    use wscore::tokio::{Delivery, Reader};
+
+    /// A listener whose accepted sockets have a small send buffer.
+    async fn small_listener() -> (TcpListener, String) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_send_buffer_size(4096).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(16).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        (listener, addr)
+    }
+
+    async fn accept_split(
+        listener: &TcpListener,
+        config: Config,
+        max_unsent: usize,
+    ) -> (Reader<TcpStream>, Writer<TcpStream>) {
+        let (stream, _) = listener.accept().await.unwrap();
+        let options =
+            ServerOptions { buffers: Buffers { max_unsent }, config, ..ServerOptions::DEFAULT };
+        accept_with(stream, &[], &options).await.unwrap().split()
+    }
+
+    /// With no reader, every offer writes what the stream takes: a frame
+    /// offered after a partial write still goes out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn offers_without_a_reader_still_write() {
+        let (listener, addr) = small_listener().await;
+        let client = tokio::spawn(async move { stuck_subscriber(&addr).await });
+        let (reader, writer) = accept_split(&listener, Config::default(), 256 * 1024).await;
+        drop(reader);
+        let mut client = client.await.unwrap();
+        for i in 0..2000 {
+            writer
+                .offer(&message(i % 8, i), WhenFull::KeepLatest { key: (i % 8) as u64 })
+                .await
+                .unwrap();
+            if writer.backlog().0 > 0 && i > 100 {
+                break; // the stream is full
+            }
+        }
+        let reading = tokio::spawn(async move {
+            let mut all = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            while !all.windows(4).any(|w| w == b"LAST") {
+                match tokio::time::timeout(Duration::from_secs(3), client.read(&mut buf)).await {
+                    Ok(Ok(n)) if n > 0 => all.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+            all
+        });
+        // The peer reads now; offers keep writing what it takes.
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            writer.offer(&Prepared::text("tick"), WhenFull::KeepLatest { key: 98 }).await.unwrap();
+        }
+        writer.offer(&Prepared::text("LAST"), WhenFull::KeepLatest { key: 99 }).await.unwrap();
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            // The peer hangs up once it has LAST: these may fail.
+            let _ = writer.offer(&Prepared::text("tick"), WhenFull::KeepLatest { key: 98 }).await;
+        }
+        let all = reading.await.unwrap();
+        assert!(all.windows(4).any(|w| w == b"LAST"), "LAST never written");
+    }
+
+    /// `WhenFull::Close` on a stuck peer, keepalive off: the connection ends
+    /// within `close_timeout`, and the reader ends for good.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn close_ends_a_stuck_connection_within_close_timeout() {
+        let (listener, addr) = small_listener().await;
+        let client = tokio::spawn(async move { stuck_subscriber(&addr).await });
+        let config = Config {
+            close_timeout: Duration::from_millis(300),
+            keepalive: None,
+            ..Config::default()
+        };
+        let (mut reader, writer) = accept_split(&listener, config, 16 * 1024).await;
+        let _client = client.await.unwrap();
+        let ended = tokio::spawn(async move {
+            while let Some(Ok(_)) = reader.next().await {}
+            // Ended: it stays ended.
+            tokio::time::timeout(Duration::from_secs(2), reader.next()).await
+        });
+        let policy = WhenFull::Close { code: CloseCode(1013), reason: "too slow" };
+        let mut closed = false;
+        for i in 0..20_000 {
+            match writer.offer(&message(0, i), policy).await {
+                Ok(Delivery::Closed) => {
+                    closed = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+            if i % 64 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        assert!(closed, "the buffer never filled");
+        let again = tokio::time::timeout(Duration::from_secs(3), ended)
+            .await
+            .expect("the reader did not end within 3 s (close_timeout 300 ms)")
+            .unwrap();
+        assert!(matches!(again, Ok(None)), "after the end, next() gave {again:?}");
+    }
+
+    /// A `Reader::next` cancelled while its task does other work: an offer
+    /// writes for itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_offer_writes_while_the_reader_is_not_waiting() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let client = tokio::spawn(async move { stuck_subscriber(&addr).await });
+        let (mut reader, writer) = accept_split(&listener, Config::default(), 256 * 1024).await;
+        let mut client = client.await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(20), reader.next()).await; // cancelled
+        writer.offer(&Prepared::text("HELLO"), WhenFull::Wait).await.unwrap();
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(1), client.read(&mut buf))
+            .await
+            .expect("the offer was never written")
+            .unwrap();
+        assert_eq!(&buf[..n], b"\x81\x05HELLO");
+        drop(reader);
+    }
+}

@@ -338,3 +338,82 @@ proptest! {
         prop_assert_eq!(merged(got), expected);
     }
 }
+
+mod held {
+    //! `send_latest` with a peer that reads slowly (review findings).
+    use super::*;
+    use wscore::prepared::Prepared;
+    use wscore::session::Latest;
+    use wscore::DataKind;
+
+    fn tick(seq: u64) -> Prepared<bytes::Bytes> {
+        Prepared::text(&format!("{seq:04}{}", "x".repeat(1016)))
+    }
+
+    /// The peer takes 1,000 bytes a round while the feed sends two ticks:
+    /// a Ping's Pong still goes out, ahead of the held ticks.
+    #[test]
+    fn a_pong_is_not_starved_by_held_messages() {
+        let mut s =
+            Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 4096 });
+        let mut seq = 0;
+        while s.held() == 0 {
+            s.send_latest(seq % 8, &tick(seq)).unwrap();
+            seq += 1;
+        }
+        s.receive_data(&from_client(0x89, b"PING"));
+        assert!(matches!(s.next_incoming(Instant(0)), Ok(Some(Incoming::Ping(_)))));
+        let mut written = Vec::new();
+        for _ in 0..20 {
+            let mut round = 0;
+            while round < 1000 && s.unsent() > 0 {
+                let n = s.data_to_send().len().min(1000 - round);
+                written.extend_from_slice(&s.data_to_send()[..n]);
+                s.advance(n);
+                round += n;
+            }
+            for _ in 0..2 {
+                s.send_latest(seq % 8, &tick(seq)).unwrap();
+                seq += 1;
+            }
+        }
+        assert!(written.windows(6).any(|w| w == b"\x8a\x04PING"), "no Pong");
+    }
+
+    #[test]
+    fn a_client_cannot_hold_prepared_frames() {
+        let mut s =
+            Session::new(connection(Role::Client, Config::default()), Buffers { max_unsent: 8 });
+        s.send_text("0123456789").unwrap();
+        assert_eq!(s.send_latest(1, &Prepared::text("later")), Err(Error::PreparedByClient));
+        assert_eq!(s.held(), 0);
+    }
+
+    /// Held messages wait for the end of the application's own fragmented
+    /// message; they are not dropped.
+    #[test]
+    fn held_messages_wait_for_an_open_fragmented_message() {
+        let mut s =
+            Session::new(connection(Role::Server, Config::default()), Buffers { max_unsent: 64 });
+        assert_eq!(s.send_latest(1, &Prepared::text(&"a".repeat(60))).unwrap(), Latest::Queued);
+        assert_eq!(s.send_latest(2, &Prepared::text("held")).unwrap(), Latest::Held);
+        let piece = |payload: &'static [u8], fin| Outgoing::Fragment {
+            kind: DataKind::Binary,
+            payload,
+            fin,
+        };
+        s.send(piece(b"f1", false)).unwrap();
+        let mut all: Vec<u8> = s.chunks_to_send().flatten().copied().collect();
+        let n = s.unsent();
+        s.advance(n);
+        assert_eq!(s.held(), 1, "kept while the fragmented message is open");
+        s.send(piece(b"f2", true)).unwrap();
+        while s.unsent() > 0 {
+            all.extend_from_slice(s.data_to_send());
+            let n = s.data_to_send().len();
+            s.advance(n);
+        }
+        let frames = server_frames(&all);
+        assert_eq!(frames.last(), Some(&Ev::text("held")), "{frames:?}");
+    }
+}

@@ -738,7 +738,9 @@ impl Session {
     ///
     /// [`Sender::send_prepared`]: crate::Sender::send_prepared
     pub fn send_prepared(&mut self, frame: &Prepared<Bytes>) -> Result<(), Error> {
-        self.check_room(frame.frame().len())?;
+        if self.state() == State::Open {
+            self.check_room(frame.frame().len())?;
+        } // otherwise the connection says why it refuses
         self.queue_prepared(frame)
     }
 
@@ -774,7 +776,9 @@ impl Session {
     /// [`Error::Backpressure`].
     pub fn send_latest(&mut self, key: u64, frame: &Prepared<Bytes>) -> Result<Latest, Error> {
         let full = self.check_room(frame.frame().len()).is_err();
-        if (!full && self.held.is_empty()) || self.state() != State::Open {
+        let open = self.state() == State::Open && self.conn.role() == Role::Server;
+        if (!full && self.held.is_empty()) || !open {
+            // Queued now, or refused now for the reason the connection gives.
             return self.queue_prepared(frame).map(|()| Latest::Queued);
         }
         match self.held.iter_mut().find(|(k, _)| *k == key) {
@@ -818,10 +822,19 @@ impl Session {
             if self.check_room(frame.frame().len()).is_err() {
                 return;
             }
-            let Some((_, frame)) = self.held.pop_front() else { return };
-            if self.queue_prepared(&frame).is_err() {
-                self.held.clear(); // closed: nothing more goes out
-                return;
+            let Some((key, frame)) = self.held.pop_front() else { return };
+            match self.queue_prepared(&frame) {
+                Ok(()) => {}
+                // The application's own message or payload is half sent:
+                // the held ones wait for its end.
+                Err(Error::MessageInProgress | Error::PayloadInProgress { .. }) => {
+                    self.held.push_front((key, frame));
+                    return;
+                }
+                Err(_) => {
+                    self.held.clear(); // closed: nothing more goes out
+                    return;
+                }
             }
         }
     }
@@ -889,8 +902,10 @@ impl Session {
     /// `n` bytes from the front of what is queued were written.
     pub fn advance(&mut self, n: usize) {
         self.out.advance(n);
-        if self.out.unsent() == 0 {
-            self.queue_protocol(); // what waited for room
+        if self.out.unsent() == 0 || !self.held.is_empty() {
+            // What waited for room: the protocol's own frames (a Pong, a
+            // Close) first, so held messages cannot keep them out.
+            self.queue_protocol();
         }
         if !self.held.is_empty() {
             self.queue_held();
