@@ -347,7 +347,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 // Nothing more comes in; what is queued still goes out (a
                 // peer that half-closed reads it), for `close_timeout` at
                 // most.
-                if written.is_ready() || ready!(self.poll_drain_deadline(cx)) {
+                if written.is_ready() || self.poll_drain_deadline(cx).is_ready() {
                     self.ended = true;
                     continue;
                 }
@@ -364,13 +364,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// After the end of the input: `Ready(true)` once `close_timeout` has
-    /// passed since it, and what is still queued is given up.
-    fn poll_drain_deadline(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+    /// After the end of the input: `Ready` once `close_timeout` has passed
+    /// since it, and what is still queued is given up.
+    fn poll_drain_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let limit = self.session.connection().config().close_timeout;
         let drain = self.drain.get_or_insert_with(|| Box::pin(::tokio::time::sleep(limit)));
-        ready!(drain.as_mut().poll(cx));
-        Poll::Ready(true)
+        drain.as_mut().poll(cx)
     }
 
     /// Read more bytes, or handle the session's deadline or the end of the

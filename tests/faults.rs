@@ -208,50 +208,87 @@ fn echoes(output: &[u8]) -> Vec<Ev> {
     feeder.events.into_iter().filter(|e| matches!(e, Ev::Data { .. })).collect()
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+/// An echo server over a faulty stream: what it received, how it ended,
+/// and what it wrote.
+type Echo = fn(Faulty) -> (Vec<Ev>, Result<(), Error>, Vec<u8>);
 
-    #[test]
-    fn any_fault_schedule_gives_every_message_once_and_in_order(
-        messages in proptest::collection::vec(message(), 0..12),
-        reads in schedule(),
-        writes in schedule(),
-    ) {
-        let input = client_bytes(&messages);
-        let stream = Faulty { input, read: 0, cut: Cut::None, output: Vec::new(), reads, writes, calls: (0, 0) };
-        let (received, end, output) = echo(stream);
-        prop_assert!(end.is_ok(), "{:?}", end);
-        prop_assert_eq!(&received, &messages);
-        prop_assert_eq!(echoes(&output), messages);
-    }
-
-    #[test]
-    fn a_stream_cut_anywhere_gives_a_prefix_and_a_named_error(
-        messages in proptest::collection::vec(message(), 0..8),
-        reads in schedule(),
-        writes in schedule(),
-        cut_at in any::<prop::sample::Index>(),
-        reset in any::<bool>(),
-    ) {
-        let input = client_bytes(&messages);
-        let at = cut_at.index(input.len());
-        let cut = if reset { Cut::Reset(at) } else { Cut::Eof(at) };
-        let stream = Faulty { input, read: 0, cut, output: Vec::new(), reads, writes, calls: (0, 0) };
-        let (received, end, output) = echo(stream);
-        prop_assert!(messages.starts_with(&received), "not a prefix");
-        prop_assert_eq!(echoes(&output), received);
-        // The input never reaches the Close: the end is an error, and it
-        // says what happened.
-        let e = end.expect_err("the stream was cut");
-        let named = match &e {
-            Error::Io(io) => io.kind() == io::ErrorKind::ConnectionReset,
-            Error::Protocol(wscore::Error::UnexpectedEof) => !reset,
-            Error::Closed(Some(info)) => info.code == CloseCode::ABNORMAL,
-            _ => false,
-        };
-        prop_assert!(named, "{e:?} for {:?}", cut);
-    }
+/// The stream delivers everything: every message once, in order, and every
+/// echo once.
+fn every_message_once_and_in_order(
+    echo: Echo,
+    messages: Vec<Ev>,
+    reads: Vec<Fault>,
+    writes: Vec<Fault>,
+) -> Result<(), TestCaseError> {
+    let input = client_bytes(&messages);
+    let stream =
+        Faulty { input, read: 0, cut: Cut::None, output: Vec::new(), reads, writes, calls: (0, 0) };
+    let (received, end, output) = echo(stream);
+    prop_assert!(end.is_ok(), "{:?}", end);
+    prop_assert_eq!(&received, &messages);
+    prop_assert_eq!(echoes(&output), messages);
+    Ok(())
 }
+
+/// The stream is cut at `cut_at`: a prefix of the messages, their echoes,
+/// and an error that says what happened.
+fn a_prefix_and_a_named_error(
+    echo: Echo,
+    messages: Vec<Ev>,
+    reads: Vec<Fault>,
+    writes: Vec<Fault>,
+    cut_at: prop::sample::Index,
+    reset: bool,
+) -> Result<(), TestCaseError> {
+    let input = client_bytes(&messages);
+    let at = cut_at.index(input.len());
+    let cut = if reset { Cut::Reset(at) } else { Cut::Eof(at) };
+    let stream = Faulty { input, read: 0, cut, output: Vec::new(), reads, writes, calls: (0, 0) };
+    let (received, end, output) = echo(stream);
+    prop_assert!(messages.starts_with(&received), "not a prefix");
+    prop_assert_eq!(echoes(&output), received);
+    // The input never reaches the Close: the end is an error.
+    let e = end.expect_err("the stream was cut");
+    let named = match &e {
+        Error::Io(io) => io.kind() == io::ErrorKind::ConnectionReset,
+        Error::Protocol(wscore::Error::UnexpectedEof) => !reset,
+        Error::Closed(Some(info)) => info.code == CloseCode::ABNORMAL,
+        _ => false,
+    };
+    prop_assert!(named, "{e:?} for {:?}", cut);
+    Ok(())
+}
+
+/// Both properties, for a driver's echo server, with `cases` cases each.
+macro_rules! fault_properties {
+    ($echo:expr, $cases:expr) => {
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: $cases, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_fault_schedule_gives_every_message_once_and_in_order(
+                messages in proptest::collection::vec(message(), 0..12),
+                reads in schedule(),
+                writes in schedule(),
+            ) {
+                every_message_once_and_in_order($echo, messages, reads, writes)?;
+            }
+
+            #[test]
+            fn a_stream_cut_anywhere_gives_a_prefix_and_a_named_error(
+                messages in proptest::collection::vec(message(), 0..8),
+                reads in schedule(),
+                writes in schedule(),
+                cut_at in any::<prop::sample::Index>(),
+                reset in any::<bool>(),
+            ) {
+                a_prefix_and_a_named_error($echo, messages, reads, writes, cut_at, reset)?;
+            }
+        }
+    };
+}
+
+fault_properties!(echo, 300);
 
 /// The tokio driver over the same schedules: `WouldBlock` and
 /// `Interrupted` become `Pending` (a tokio stream retries `EINTR` itself),
@@ -262,7 +299,21 @@ mod tokio_driver {
     use std::pin::Pin;
     use std::task::{Context, Poll};
     use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-    use wscore::tokio::{accept_with, Error, Message};
+    use wscore::tokio::{accept_with, Message};
+
+    /// `WouldBlock` and `Interrupted` as a tokio stream gives them: `Pending`,
+    /// woken at once.
+    fn pending_on_retry<T>(cx: &mut Context<'_>, done: io::Result<T>) -> Poll<io::Result<T>> {
+        match done {
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) =>
+            {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            other => Poll::Ready(other),
+        }
+    }
 
     impl AsyncRead for Faulty {
         fn poll_read(
@@ -270,23 +321,8 @@ mod tokio_driver {
             cx: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<io::Result<()>> {
-            let this = self.get_mut();
-            match Read::read(this, buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    Poll::Ready(Ok(()))
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-                Err(e) => Poll::Ready(Err(e)),
-            }
+            let read = pending_on_retry(cx, Read::read(self.get_mut(), buf.initialize_unfilled()));
+            read.map_ok(|n| buf.advance(n))
         }
     }
 
@@ -296,18 +332,7 @@ mod tokio_driver {
             cx: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            match Write::write(self.get_mut(), buf) {
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-                other => Poll::Ready(other),
-            }
+            pending_on_retry(cx, Write::write(self.get_mut(), buf))
         }
 
         fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -367,46 +392,5 @@ mod tokio_driver {
         (received, end, output)
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
-
-        #[test]
-        fn any_fault_schedule_gives_every_message_once_and_in_order(
-            messages in proptest::collection::vec(message(), 0..12),
-            reads in schedule(),
-            writes in schedule(),
-        ) {
-            let input = client_bytes(&messages);
-            let stream = Faulty { input, read: 0, cut: Cut::None, output: Vec::new(), reads, writes, calls: (0, 0) };
-            let (received, end, output) = run(stream);
-            prop_assert!(end.is_ok(), "{:?}", end);
-            prop_assert_eq!(&received, &messages);
-            prop_assert_eq!(echoes(&output), messages);
-        }
-
-        #[test]
-        fn a_stream_cut_anywhere_gives_a_prefix_and_a_named_error(
-            messages in proptest::collection::vec(message(), 0..8),
-            reads in schedule(),
-            writes in schedule(),
-            cut_at in any::<prop::sample::Index>(),
-            reset in any::<bool>(),
-        ) {
-            let input = client_bytes(&messages);
-            let at = cut_at.index(input.len());
-            let cut = if reset { Cut::Reset(at) } else { Cut::Eof(at) };
-            let stream = Faulty { input, read: 0, cut, output: Vec::new(), reads, writes, calls: (0, 0) };
-            let (received, end, output) = run(stream);
-            prop_assert!(messages.starts_with(&received), "not a prefix");
-            prop_assert_eq!(echoes(&output), received);
-            let e = end.expect_err("the stream was cut");
-            let named = match &e {
-                Error::Io(io) => io.kind() == io::ErrorKind::ConnectionReset,
-                Error::Protocol(wscore::Error::UnexpectedEof) => !reset,
-                Error::Closed(Some(info)) => info.code == CloseCode::ABNORMAL,
-                _ => false,
-            };
-            prop_assert!(named, "{e:?} for {:?}", cut);
-        }
-    }
+    fault_properties!(run, 200);
 }
